@@ -1,0 +1,61 @@
+"""Views that belong to the installation rather than to an app."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.celery import app as celery_app
+
+logger = logging.getLogger(__name__)
+
+BEAT_HEARTBEAT_KEY = "fireline:beat:last-seen"
+
+
+def _check_database() -> None:
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    cache.set("fireline:healthz", "ok", 10)
+    if cache.get("fireline:healthz") != "ok":
+        raise RuntimeError("cache did not return what was written")
+
+
+def _check_broker() -> None:
+    with celery_app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Reachability of each backing service; 503 if any is down, for load balancers."""
+    report: dict[str, object] = {}
+    healthy = True
+    for name, check in CHECKS.items():
+        try:
+            check()
+        except Exception as exc:  # noqa: BLE001 - any failure means "down", with its reason
+            logger.warning("healthz: %s unreachable: %s", name, exc)
+            report[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+            healthy = False
+        else:
+            report[name] = {"ok": True}
+    report["beat_last_seen_at"] = cache.get(BEAT_HEARTBEAT_KEY) if report["cache"]["ok"] else None
+    report["status"] = "ok" if healthy else "unavailable"
+    report["checked_at"] = timezone.now().isoformat()
+    return JsonResponse(report, status=200 if healthy else 503)

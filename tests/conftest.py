@@ -1,0 +1,78 @@
+"""Shared fixtures: the three people of every test, and the PostgreSQL rule.
+
+alice manages team A, bob is a member of A, charlie is on team B and must get 404
+for everything of A.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from django.db import connection
+
+from config.celery import app as celery_app
+from oncall.models import Membership
+from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Each run gets its own queue, so a worker started by a test never picks up
+    # messages left on a shared broker by another run.
+    celery_app.conf.task_default_queue = f"fireline-test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("postgres")
+    if marker is None or connection.vendor == "postgresql":
+        return
+    why = marker.kwargs.get("reason", "row locks, concurrency")
+    reason = f"needs PostgreSQL ({why}); DATABASE_URL points at {connection.vendor}"
+    if IN_CI:
+        pytest.fail(f"{reason}, and CI must run every test")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def team_a(db):
+    return TeamFactory(name="Payments", slug="payments", time_zone="America/New_York")
+
+
+@pytest.fixture
+def team_b(db):
+    return TeamFactory(name="Web", slug="web", time_zone="Europe/London")
+
+
+@pytest.fixture
+def alice(team_a):
+    user = UserFactory(username="alice")
+    MembershipFactory(user=user, team=team_a, role=Membership.Role.MANAGER)
+    return user
+
+
+@pytest.fixture
+def bob(team_a):
+    user = UserFactory(username="bob")
+    MembershipFactory(user=user, team=team_a, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def charlie(team_b):
+    user = UserFactory(username="charlie")
+    MembershipFactory(user=user, team=team_b, role=Membership.Role.MEMBER)
+    return user
+
+
+@pytest.fixture
+def service_a(team_a):
+    return ServiceFactory(team=team_a, name="Payments API", slug="payments-api")
+
+
+@pytest.fixture
+def service_b(team_b):
+    return ServiceFactory(team=team_b, name="Web app", slug="web-app")
