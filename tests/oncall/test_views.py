@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -160,3 +162,24 @@ def test_profile_rejects_an_invalid_time_zone(client, bob):
     assert b"is not an IANA time zone" in response.content
     bob.refresh_from_db()
     assert bob.time_zone == "UTC"
+
+
+def test_password_reset_mails_a_working_link(client, bob, mailoutbox):
+    response = client.post(reverse("password_reset"), {"email": bob.email})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1
+    link = re.search(r"http://testserver(/accounts/reset/\S+)", mailoutbox[0].body).group(1)
+    form_page = client.get(link, follow=True)
+    assert b"Choose a new password" in form_page.content
+    done = client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "a-new-long-passphrase", "new_password2": "a-new-long-passphrase"},
+    )
+    assert done.status_code == 302
+    bob.refresh_from_db()
+    assert bob.check_password("a-new-long-passphrase")
+
+
+def test_password_reset_for_an_unknown_address_sends_nothing(client, db, mailoutbox):
+    client.post(reverse("password_reset"), {"email": "nobody@example.com"})
+    assert mailoutbox == []
