@@ -10,8 +10,9 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from oncall import selectors, services
+from oncall import selectors
 from oncall.models import ApiToken, Membership, Service, Team
+from oncall.services import teams as services
 
 
 def _token(request: Request) -> ApiToken | None:

@@ -6,7 +6,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from oncall.models import ApiToken, User
-from oncall.services import token_authenticate
+from oncall.services.teams import token_authenticate
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -6,9 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import DomainError
-from oncall import selectors, services
+from oncall import selectors
 from oncall.forms import ApiTokenForm, ProfileForm, ServiceForm
 from oncall.models import ApiToken
+from oncall.services import teams as services
 
 
 def home(request: HttpRequest) -> HttpResponse:

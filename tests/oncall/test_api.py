@@ -1,8 +1,8 @@
 import pytest
 from rest_framework.test import APIClient
 
-from oncall import services
 from oncall.models import Service
+from oncall.services import teams as services
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.errors import DomainError
-from oncall import services
 from oncall.models import Membership, Service, Team
+from oncall.services import teams as services
 from tests.factories import TeamFactory, UserFactory
 
 

@@ -7,8 +7,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config.errors import DomainError
-from oncall import services
 from oncall.models import ApiToken
+from oncall.services import teams as services
 
 
 def test_token_is_shown_once_and_stored_only_as_a_hash(client, bob):

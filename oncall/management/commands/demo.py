@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from oncall import services
 from oncall.models import Membership, Service, Team, User
+from oncall.services import teams as services
 
 PASSWORD = "fireline-demo"
 
