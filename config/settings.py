@@ -222,6 +222,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # ones in django-celery-beat's tables, so schedules edited in the admin are kept.
 FIRELINE_PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "beat heartbeat": {"task": "oncall.tasks.beat_heartbeat", "every_seconds": 60},
+    "notification sweep": {"task": "oncall.tasks.sweep_notifications", "every_seconds": 60},
+    "shift reminders": {"task": "oncall.tasks.send_shift_reminders", "every_seconds": 300},
 }
 
 LOGGING = {

@@ -1,9 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
-from oncall import api
+from oncall.api import notifications, schedules, teams
 
 router = DefaultRouter()
-router.register("teams", api.TeamViewSet, basename="team")
-router.register("services", api.ServiceViewSet, basename="service")
+for module in (teams, schedules, notifications):
+    module.register(router)
 
 urlpatterns = router.urls

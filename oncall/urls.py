@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from oncall import views
+from oncall.views import teams as views
 
 app_name = "oncall"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("services/<slug:slug>/edit/", views.service_edit, name="service-edit"),
     path("profile/", views.profile, name="profile"),
     path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
+    path("", include("oncall.urls_schedules")),
+    path("", include("oncall.urls_notifications")),
 ]

@@ -9,6 +9,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.routers import BaseRouter
 
 from oncall import selectors
 from oncall.models import ApiToken, Membership, Service, Team
@@ -17,6 +18,11 @@ from oncall.services import teams as services
 
 def _token(request: Request) -> ApiToken | None:
     return request.auth if isinstance(request.auth, ApiToken) else None
+
+
+def register(router: BaseRouter) -> None:
+    router.register("teams", TeamViewSet, basename="team")
+    router.register("services", ServiceViewSet, basename="service")
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):

@@ -1,0 +1,1 @@
+"""Pages for a person's contact methods, notification rules and notifications."""

@@ -1,0 +1,1 @@
+"""Schedule pages: who is on call, calendars, overrides, swaps and feeds."""
