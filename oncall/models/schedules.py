@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import secrets
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,11 +10,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
-from oncall.models.teams import Team, slug_validator, validate_not_reserved, validate_time_zone
-
-
-def new_feed_secret() -> str:
-    return secrets.token_urlsafe(24)
+from oncall.models.teams import Team, new_feed_secret, slug_validator, validate_not_reserved, validate_time_zone
 
 
 class Schedule(models.Model):
@@ -23,7 +18,8 @@ class Schedule(models.Model):
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="schedules")
     name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=60, validators=[slug_validator, validate_not_reserved])
+    # Unique across the installation, like service slugs: schedules are named in URLs and the API alone.
+    slug = models.SlugField(max_length=60, unique=True, validators=[slug_validator, validate_not_reserved])
     time_zone = models.CharField(
         max_length=64,
         validators=[validate_time_zone],
@@ -36,15 +32,12 @@ class Schedule(models.Model):
 
     class Meta:
         ordering = ["team__name", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["team", "slug"], name="schedule_unique_slug_per_team"),
-        ]
 
     def __str__(self) -> str:
         return f"{self.team} · {self.name}"
 
     def get_absolute_url(self) -> str:
-        return reverse("oncall:schedule-detail", kwargs={"team": self.team.slug, "slug": self.slug})
+        return reverse("oncall:schedule-detail", kwargs={"slug": self.slug})
 
 
 class Layer(models.Model):

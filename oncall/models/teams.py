@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import zoneinfo
 
 from django.conf import settings
@@ -13,6 +14,10 @@ slug_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
     "Use lowercase letters, digits and single hyphens, e.g. payments-api.",
 )
+
+
+def new_feed_secret() -> str:
+    return secrets.token_urlsafe(24)
 
 
 RESERVED_SLUGS = frozenset({"new", "edit", "api", "admin"})
@@ -37,6 +42,8 @@ class User(AbstractUser):
         validators=[validate_time_zone],
         help_text="Your own zone, for showing times to you.",
     )
+    # Secret part of the URL of this person's shifts calendar feed; rotatable.
+    feed_secret = models.CharField(max_length=64, default=new_feed_secret, unique=True)
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
