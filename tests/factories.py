@@ -3,7 +3,8 @@ from __future__ import annotations
 import factory
 from factory.django import DjangoModelFactory
 
-from oncall.models import Membership, Service, Team, User
+from oncall.models import ContactMethod, Membership, NotificationRule, Service, Team, TeamWebhook, User
+from oncall.models.notifications import Event
 
 PASSWORD = "correct-horse-battery"
 
@@ -47,3 +48,31 @@ class ServiceFactory(DjangoModelFactory):
     slug = factory.Sequence(lambda n: f"service-{n}")
     tier = Service.Tier.CRITICAL
     runbook_dashboards = "https://grafana.example.com/d/api"
+
+
+class ContactMethodFactory(DjangoModelFactory):
+    class Meta:
+        model = ContactMethod
+
+    user = factory.SubFactory(UserFactory)
+    kind = ContactMethod.Kind.EMAIL
+    address = factory.Sequence(lambda n: f"pager{n}@example.com")
+
+
+class NotificationRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = NotificationRule
+
+    contact_method = factory.SubFactory(ContactMethodFactory)
+    user = factory.SelfAttribute("contact_method.user")
+    event = Event.SHIFT_REMINDER
+
+
+class TeamWebhookFactory(DjangoModelFactory):
+    class Meta:
+        model = TeamWebhook
+
+    team = factory.SubFactory(TeamFactory)
+    name = factory.Sequence(lambda n: f"Hook {n}")
+    url = factory.Sequence(lambda n: f"https://hooks.example.com/{n}")
+    format = TeamWebhook.Format.JSON

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
-from oncall.models import Membership, Service, Team, User
+from oncall import schedule as rules
+from oncall import selectors_schedules as sched
+from oncall.models import Membership, Schedule, Service, Team, User
+from oncall.services import schedules
 from oncall.services import teams as services
 
 PASSWORD = "fireline-demo"
@@ -102,6 +108,8 @@ class Command(BaseCommand):
                 services.membership_set(team=teams[team_slug], user=user, role=role)
         for spec in SERVICES:
             self._service(teams, dict(spec))
+        for team in teams.values():
+            self._schedule(team)
         self._print_credentials()
 
     def _team(self, name: str, slug: str, time_zone: str, description: str) -> Team:
@@ -130,6 +138,53 @@ class Command(BaseCommand):
         team = teams[spec.pop("team")]
         author = team.memberships.order_by("role").first()
         services.service_create(team=team, name=spec.pop("name"), slug=spec.pop("slug"), by=author.user, **spec)
+
+    def _schedule(self, team: Team) -> None:
+        """A two-layer weekly schedule, one override and one open cover request, the first time only."""
+        slug = f"{team.slug}-oncall"
+        if Schedule.objects.filter(slug=slug).exists():
+            return
+        memberships = list(team.memberships.select_related("user").order_by("user__username"))
+        manager = next(m.user for m in memberships if m.is_manager)
+        people = [m.user for m in memberships]
+        schedule = schedules.schedule_create(team=team, name=f"{team.name} on-call", slug=slug, by=manager)
+        local_today = timezone.localdate(timezone=ZoneInfo(schedule.time_zone))
+        # Started eight Mondays ago, so the trailing-90-day fairness figures have history.
+        monday = local_today - dt.timedelta(days=local_today.weekday() + 56)
+        for position, name in ((1, "Primary"), (2, "Secondary")):
+            order = people if position == 1 else people[1:] + people[:1]
+            schedules.layer_create(
+                schedule=schedule,
+                name=name,
+                position=position,
+                rotation_start_date=monday,
+                participants=order,
+                by=manager,
+            )
+        primary = schedule.layers.prefetch_related("participants").get(position=1)
+        now = timezone.now()
+        start = now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(days=2)
+        swap_start = start + dt.timedelta(days=3)
+        on_call = {when: rules.on_call_at(sched.layer_rule(primary), [], when) for when in (start, swap_start)}
+        requester = next(p for p in people if p.pk == on_call[swap_start])
+        schedules.override_create(
+            layer=primary,
+            user=next(p for p in people if p.pk != on_call[start]),
+            start_at=start,
+            end_at=start + dt.timedelta(hours=4),
+            reason="Covers a dentist appointment",
+            by=manager,
+            now=now,
+        )
+        schedules.swap_request_create(
+            layer=primary,
+            requester=requester,
+            start_at=swap_start,
+            end_at=swap_start + dt.timedelta(hours=12),
+            note="Family event",
+            by=requester,
+            now=now,
+        )
 
     def _print_credentials(self) -> None:
         self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://localhost:8000/ with:"))
