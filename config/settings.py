@@ -225,6 +225,9 @@ FIRELINE_PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "beat heartbeat": {"task": "oncall.tasks.beat_heartbeat", "every_seconds": 60},
     "notification sweep": {"task": "oncall.tasks.sweep_notifications", "every_seconds": 60},
     "shift reminders": {"task": "oncall.tasks.send_shift_reminders", "every_seconds": 300},
+    "escalate pages": {"task": "oncall.tasks.escalate_pages", "every_seconds": 30},
+    "escalation auditor": {"task": "oncall.tasks.audit_escalations", "every_seconds": 300},
+    "comp time": {"task": "oncall.tasks.grant_comp_time", "every_seconds": 900},
 }
 
 LOGGING = {

@@ -27,6 +27,10 @@ class Event(models.TextChoices):
     SWAP_REQUESTED = "swap_requested", "A teammate asks for cover"
     SWAP_TAKEN = "swap_taken", "Your cover request was taken"
     CONTACT_DISABLED = "contact_disabled", "A contact method was disabled"
+    PAGE = "page", "You are paged"
+    PAGE_ACKNOWLEDGED = "page_acknowledged", "A page you got was acknowledged"
+    PAGE_STALLED = "page_stalled", "Escalation stalled (administrators)"
+    COMP_TIME = "comp_time", "Comp time granted or decided"
 
 
 class ContactMethod(models.Model):

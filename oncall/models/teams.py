@@ -142,6 +142,14 @@ class Service(models.Model):
     runbook_contacts = models.TextField(
         "Who to call", blank=True, help_text="People and teams to pull in, and how to reach them."
     )
+    escalation_policy = models.ForeignKey(
+        "oncall.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="services",
+        help_text="Who gets paged, in what order, when this service alerts.",
+    )
     runbook_updated_at = models.DateTimeField(null=True, blank=True)
     runbook_updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
