@@ -191,6 +191,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Several models have a `status`, `kind` or `role`: name each choice set once.
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "IncidentRoleEnum": "incidents.models.RoleAssignment.Role",
+        "ImpactTrendEnum": "incidents.models.Incident.Trend",
+        "TimelineKindEnum": "incidents.models.TimelineEntry.Kind",
+        "ContactMethodKindEnum": "oncall.models.notifications.ContactMethod.Kind",
+        "PageStatusEnum": "oncall.models.paging.Page.Status",
+        "PageEventKindEnum": "oncall.models.paging.PageEvent.Kind",
+        "StepTargetKindEnum": "oncall.models.paging.StepTarget.Kind",
+        "AlertStatusEnum": "oncall.models.paging.Alert.Status",
+        "AlertSeverityEnum": "oncall.models.paging.Alert.Severity",
+    },
 }
 
 # Celery: the filesystem transport under var/ needs no server; production sets Redis.
@@ -228,6 +241,7 @@ FIRELINE_PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "escalate pages": {"task": "oncall.tasks.escalate_pages", "every_seconds": 30},
     "escalation auditor": {"task": "oncall.tasks.audit_escalations", "every_seconds": 300},
     "comp time": {"task": "oncall.tasks.grant_comp_time", "every_seconds": 900},
+    "incident update reminders": {"task": "incidents.tasks.remind_incident_updates", "every_seconds": 60},
 }
 
 LOGGING = {

@@ -6,6 +6,7 @@ from config import views
 
 api_v1 = [
     path("", include("oncall.api_urls")),
+    path("", include("incidents.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

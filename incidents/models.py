@@ -110,6 +110,8 @@ class Incident(models.Model):
     mitigation_path = models.CharField(max_length=14, choices=Mitigation.choices, blank=True)
     resolution_checks = models.JSONField(default=dict, blank=True, help_text="The resolution criteria, ticked.")
     resolved_early_reason = models.CharField(max_length=300, blank=True)
+    root_cause = models.CharField(max_length=300, blank=True, help_text="The initial, factual root cause.")
+    fix = models.CharField(max_length=300, blank=True, help_text="What was done to restore service.")
     impact_started_at = models.DateTimeField(null=True, blank=True)
     detected_at = models.DateTimeField()
     declared_at = models.DateTimeField()

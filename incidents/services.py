@@ -7,12 +7,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.errors import ConflictError, DomainError
-from incidents import rules
-from incidents.defaults import SEVERITY_DEFAULTS
+from incidents import messages, rules
+from incidents.defaults import RESOLUTION_CHECKLIST, SEVERITY_DEFAULTS, TRIAGE_CHECKLIST
 from incidents.models import (
     Incident,
     IncidentCounter,
@@ -21,7 +23,11 @@ from incidents.models import (
     SeverityPolicy,
     TimelineEntry,
 )
+from incidents.signals import incident_resolved
 from oncall.models import Membership, Page, Service, Team, User
+from oncall.models.comptime import WorkLog
+from oncall.models.notifications import Event
+from oncall.services.notifications import notify_team, notify_user
 
 Status = Incident.Status
 Role = RoleAssignment.Role
@@ -140,7 +146,22 @@ def incident_declare(
     incident.services.set(services)
     _log(incident, TimelineEntry.Kind.DECLARED, f"Declared as SEV-{severity} by {by}.", by=by, now=now)
     _assign(incident, Role.COMMANDER, commander or by, by=by, now=now)
+    _announce(incident, Event.INCIDENT_DECLARED, "declared", messages.declared(incident), now=now)
     return incident
+
+
+def _announce(incident: Incident, event: str, key: str, text: str, *, now: dt.datetime) -> None:
+    """Posts a message to the team's webhooks through the outbox, once per key."""
+    subject = text.splitlines()[0][:200]
+    notify_team(
+        team=incident.team,
+        event=event,
+        dedup_key=f"incident:{incident.number}:{key}",
+        subject=subject,
+        body=text,
+        payload={"incident": incident.number, "severity": incident.severity, "status": incident.status},
+        now=now,
+    )
 
 
 def _locked(incident: Incident) -> Incident:
@@ -161,6 +182,32 @@ def _check_roles(incident: Incident, holders: dict[str, int | None]) -> list[str
     return warnings
 
 
+def _end_roles(incident: Incident, current: QuerySet[RoleAssignment], *, now: dt.datetime) -> int:
+    """Ends role spans; each becomes a work span in oncall, where after-hours work earns comp time."""
+    spans = list(current)
+    for span in spans:
+        span.ended_at = now
+        span.save(update_fields=["ended_at"])
+        if now > span.started_at:
+            _record_work(incident, span, now)
+    return len(spans)
+
+
+def _record_work(incident: Incident, span: RoleAssignment, end: dt.datetime) -> None:
+    # Keyed by the span, so a retried transaction records it once.
+    WorkLog.objects.get_or_create(
+        user=span.user,
+        reference=f"incident:{incident.number}:{span.role}:{span.pk}",
+        defaults={
+            "team": incident.team,
+            "start_at": span.started_at,
+            "end_at": end,
+            "source": WorkLog.Source.INCIDENT,
+            "note": f"{span.get_role_display()} on {incident.reference}",
+        },
+    )
+
+
 def _assign(incident: Incident, role: str, user: User, *, by: User, now: dt.datetime) -> RoleAssignment:
     _require_member(incident.team, user, "hold a role in this incident")
     current = RoleAssignment.objects.filter(incident=incident, role=role, ended_at__isnull=True)
@@ -168,7 +215,7 @@ def _assign(incident: Incident, role: str, user: User, *, by: User, now: dt.date
         current = current.filter(user=user)
     elif current.filter(user=user).exists():
         raise ConflictError(f"{user} already is the {Role(role).label.lower()}.")
-    current.update(ended_at=now)
+    _end_roles(incident, current, now=now)
     assignment = RoleAssignment.objects.create(incident=incident, role=role, user=user, started_at=now)
     _log(incident, TimelineEntry.Kind.ROLE, f"{user} is now {Role(role).label.lower()}.", by=by, now=now, role=role)
     return assignment
@@ -201,8 +248,8 @@ def role_release(*, incident: Incident, role: str, user: User, by: User, now: dt
     if role != Role.PARTICIPANT:
         holders[role] = None
         _check_roles(incident, holders)
-    ended = RoleAssignment.objects.filter(incident=incident, role=role, user=user, ended_at__isnull=True).update(
-        ended_at=now
+    ended = _end_roles(
+        incident, RoleAssignment.objects.filter(incident=incident, role=role, user=user, ended_at__isnull=True), now=now
     )
     if ended:
         _log(incident, TimelineEntry.Kind.ROLE, f"{user} stepped down as {Role(role).label.lower()}.", by=by, now=now)
@@ -265,9 +312,13 @@ def incident_transition(
     incident.next_update_due_at = rules.next_update_due(now, policy.update_every_minutes, status)
     incident.save(update_fields=sorted(set(fields)))
     if status in (Status.RESOLVED, Status.CLOSED):
-        RoleAssignment.objects.filter(incident=incident, ended_at__isnull=True).update(ended_at=now)
+        _end_roles(incident, RoleAssignment.objects.filter(incident=incident, ended_at__isnull=True), now=now)
     text = f"Status changed from {old} to {status}." + (f" Reason: {reason.strip()}" if reason.strip() else "")
     _log(incident, TimelineEntry.Kind.STATUS, text, by=by, now=now, old=old, new=status)
+    if status == Status.RESOLVED:
+        stamp = int(now.timestamp())
+        _announce(incident, Event.INCIDENT_RESOLVED, f"resolved:{stamp}", messages.resolved(incident, policy), now=now)
+        transaction.on_commit(lambda: incident_resolved.send(sender=Incident, incident_id=incident.pk))
     return incident
 
 
@@ -349,4 +400,152 @@ def update_post(
     incident.next_update_due_at = next_at
     incident.save(update_fields=["impact_trend", "next_update_due_at"])
     _log(incident, TimelineEntry.Kind.UPDATE, f"Update #{number} posted.", by=by, now=now, update=number)
+    _announce(incident, Event.INCIDENT_UPDATE, f"update:{number}", messages.update(update), now=now)
     return update
+
+
+@transaction.atomic
+def help_request(*, incident: Incident, need: str, why: str, by: User, now: dt.datetime | None = None) -> TimelineEntry:
+    """Asks the team's channels for a specialist; the request is on the timeline."""
+    now = now or timezone.now()
+    need, why = need.strip(), why.strip()
+    if not need or not why:
+        raise DomainError("Say what help you need and why.", field="need" if not need else "why")
+    if not incident.is_open:
+        raise ConflictError(f"{incident.reference} is {incident.status}.")
+    entry = _log(incident, TimelineEntry.Kind.NOTE, f"Asked for help: {need}. {why}", by=by, now=now)
+    text = messages.help_request(incident, need=need, why=why, owner=str(by))
+    _announce(incident, Event.INCIDENT_HELP, f"help:{entry.pk}", text, now=now)
+    return entry
+
+
+def run_update_reminders(*, now: dt.datetime | None = None, batch: int = 100) -> int:
+    """Reminds the commander and comms lead of each missed update, once per due instant.
+
+    A sweeper over the partial index on next_update_due_at; rows locked with skip_locked,
+    so two beats at once remind once.
+    """
+    now = now or timezone.now()
+    reminded = 0
+    with transaction.atomic():
+        due = (
+            Incident.objects.select_for_update(skip_locked=True)
+            .filter(next_update_due_at__lte=now)
+            .exclude(update_reminded_for=F("next_update_due_at"))
+            .order_by("next_update_due_at")[:batch]
+        )
+        for incident in due:
+            _remind(incident, now=now)
+            reminded += 1
+    return reminded
+
+
+def _remind(incident: Incident, *, now: dt.datetime) -> None:
+    due = incident.next_update_due_at
+    assert due is not None
+    holders = RoleAssignment.objects.filter(
+        incident=incident, ended_at__isnull=True, role__in=[Role.COMMANDER, Role.COMMS_LEAD]
+    ).select_related("user")
+    late = int((now - due).total_seconds() // 60)
+    for person in {a.user for a in holders}:
+        notify_user(
+            user=person,
+            event=Event.INCIDENT_UPDATE_DUE,
+            dedup_key=f"incident:{incident.number}:due:{int(due.timestamp())}:u{person.pk}",
+            subject=f"{incident.reference}: an update is due (SEV-{incident.severity})",
+            body=(
+                f"The next update on {incident.reference} {incident.title} was due {late} minutes ago. "
+                f"Post it: {settings.SITE_URL}{incident.get_absolute_url()}"
+            ),
+            payload={"incident": incident.number},
+            now=now,
+        )
+    incident.update_reminded_for = due
+    incident.save(update_fields=["update_reminded_for"])
+    _log(incident, TimelineEntry.Kind.REMINDER, f"Update overdue since {due:%H:%M} UTC; reminded.", by=None, now=now)
+
+
+@transaction.atomic
+def triage_record(
+    *, incident: Incident, answers: dict[str, str], mitigation_path: str, by: User, now: dt.datetime | None = None
+) -> Incident:
+    """Stores the triage checklist and the chosen mitigation path; the change is on the timeline."""
+    now = now or timezone.now()
+    incident = _locked(incident)
+    known = {key for key, _question in TRIAGE_CHECKLIST}
+    unknown = set(answers) - known
+    if unknown:
+        raise DomainError(f"Unknown triage questions: {', '.join(sorted(unknown))}.")
+    if mitigation_path and mitigation_path not in Incident.Mitigation.values:
+        raise DomainError("Unknown mitigation path.", field="mitigation_path")
+    incident.triage = {key: value.strip() for key, value in answers.items() if value.strip()}
+    changed_path = mitigation_path != incident.mitigation_path
+    incident.mitigation_path = mitigation_path
+    incident.save(update_fields=["triage", "mitigation_path"])
+    text = f"Triage recorded ({len(incident.triage)} of {len(known)} answered)."
+    if changed_path and mitigation_path:
+        text += f" Chosen path: {incident.get_mitigation_path_display()}."
+    _log(incident, TimelineEntry.Kind.TRIAGE, text, by=by, now=now, path=mitigation_path)
+    return incident
+
+
+@transaction.atomic
+def incident_resolve(
+    *,
+    incident: Incident,
+    by: User,
+    checks: Iterable[str] = (),
+    root_cause: str = "",
+    fix: str = "",
+    reason: str = "",
+    now: dt.datetime | None = None,
+) -> Incident:
+    """Resolves with the resolution checklist; unticked criteria count like an early resolve."""
+    now = now or timezone.now()
+    checks = set(checks)
+    known = {key for key, _label in RESOLUTION_CHECKLIST}
+    if checks - known:
+        raise DomainError("Unknown resolution criteria.", field="checks")
+    missing = [label for key, label in RESOLUTION_CHECKLIST if key not in checks]
+    if missing and not reason.strip():
+        raise DomainError(f"Not yet confirmed: {'; '.join(missing)}. Confirm them or say why.", field="reason")
+    locked = _locked(incident)
+    locked.resolution_checks = {key: key in checks for key in known}
+    locked.root_cause, locked.fix = root_cause.strip()[:300], fix.strip()[:300]
+    locked.save(update_fields=["resolution_checks", "root_cause", "fix"])
+    return incident_transition(incident=locked, status=Status.RESOLVED, by=by, reason=reason, now=now)
+
+
+@transaction.atomic
+def incident_acknowledge(*, incident: Incident, by: User, now: dt.datetime | None = None) -> Incident:
+    """A responder is on it; MTTA ends here. Twice is a conflict, and records nothing."""
+    now = now or timezone.now()
+    incident = _locked(incident)
+    if incident.acknowledged_at is not None:
+        raise ConflictError(f"{incident.reference} was already acknowledged.")
+    incident.acknowledged_at = now
+    incident.save(update_fields=["acknowledged_at"])
+    _log(incident, TimelineEntry.Kind.ACKNOWLEDGED, f"Acknowledged by {by}.", by=by, now=now)
+    return incident
+
+
+EDITABLE = {"title", "summary", "is_restricted"}
+
+
+@transaction.atomic
+def incident_edit(*, incident: Incident, by: User, now: dt.datetime | None = None, **changes: object) -> Incident:
+    """Changes the words (title, summary) or the restriction; each change is on the timeline."""
+    now = now or timezone.now()
+    unknown = set(changes) - EDITABLE
+    if unknown:
+        raise DomainError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}.")
+    if "title" in changes and not str(changes["title"]).strip():
+        raise DomainError("Say in a few words what is broken.", field="title")
+    incident = _locked(incident)
+    changed = [field for field, value in changes.items() if getattr(incident, field) != value]
+    for field in changed:
+        setattr(incident, field, changes[field])
+    if changed:
+        incident.save(update_fields=changed)
+        _log(incident, TimelineEntry.Kind.NOTE, f"Changed {', '.join(changed)}.", by=by, now=now, fields=changed)
+    return incident

@@ -31,6 +31,11 @@ class Event(models.TextChoices):
     PAGE_ACKNOWLEDGED = "page_acknowledged", "A page you got was acknowledged"
     PAGE_STALLED = "page_stalled", "Escalation stalled (administrators)"
     COMP_TIME = "comp_time", "Comp time granted or decided"
+    INCIDENT_DECLARED = "incident_declared", "An incident was declared"
+    INCIDENT_UPDATE = "incident_update", "An incident update was posted"
+    INCIDENT_HELP = "incident_help", "An incident asks for help"
+    INCIDENT_RESOLVED = "incident_resolved", "An incident was resolved"
+    INCIDENT_UPDATE_DUE = "incident_update_due", "An incident update is overdue (commander and comms lead)"
 
 
 class ContactMethod(models.Model):

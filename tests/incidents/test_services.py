@@ -11,6 +11,7 @@ from django.db import connection
 from config.errors import ConflictError, DomainError
 from incidents import services
 from incidents.models import Incident, IncidentUpdate, RoleAssignment, TimelineEntry
+from oncall.models import WorkLog
 
 NOW = dt.datetime(2027, 1, 12, 10, 0, tzinfo=dt.UTC)
 
@@ -167,3 +168,11 @@ def test_concurrent_resolutions_leave_one_result(team_a, alice):
         thread.join()
     assert sorted(outcomes) == ["conflict"] * 7 + ["ok"]
     assert TimelineEntry.objects.filter(incident=incident, kind="status", data__new="resolved").count() == 1
+
+
+def test_role_spans_become_work_logs_once(incident, alice, bob):
+    services.role_assign(incident=incident, role="tech_lead", user=bob, by=alice, now=minutes(5))
+    services.incident_resolve(incident=incident, by=alice, reason="Verified", now=minutes(65))
+    logs = WorkLog.objects.filter(source="incident").order_by("user__username")
+    spans = [(log.user.username, log.start_at, log.end_at) for log in logs]
+    assert spans == [("alice", NOW, minutes(65)), ("bob", minutes(5), minutes(65))]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import module_has_submodule
 
 from oncall import schedule as rules
 from oncall import selectors_schedules as sched
@@ -110,7 +113,16 @@ class Command(BaseCommand):
             self._service(teams, dict(spec))
         for team in teams.values():
             self._schedule(team)
+        self._later_apps(teams)
         self._print_credentials()
+
+    def _later_apps(self, teams: dict[str, Team]) -> None:
+        """Runs `<app>.demo.seed` of the apps built on this one, found by name, not imported here."""
+        now = timezone.now()
+        for config in apps.get_app_configs():
+            if config.name == "oncall" or not module_has_submodule(config.module, "demo"):
+                continue
+            import_module(f"{config.name}.demo").seed(teams=teams, now=now)
 
     def _team(self, name: str, slug: str, time_zone: str, description: str) -> Team:
         team = Team.objects.filter(slug=slug).first()
