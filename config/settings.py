@@ -109,6 +109,11 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("REDIS_URL", default="locmemcache://fireline")}
+# Alert intake: rate-limit counters live in Redis (atomic across processes) when a URL is
+# set, else in the cache above (per process in embedded mode). Bodies above the cap get 413.
+REDIS_URL = env.str("REDIS_URL", default="")
+FIRELINE_RATELIMIT_REDIS_URL = env.str("FIRELINE_RATELIMIT_REDIS_URL", default=REDIS_URL)
+FIRELINE_ALERT_MAX_BYTES = env.int("FIRELINE_ALERT_MAX_BYTES", default=256 * 1024)
 
 AUTH_USER_MODEL = "oncall.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -198,11 +203,20 @@ SPECTACULAR_SETTINGS = {
         "ImpactTrendEnum": "incidents.models.Incident.Trend",
         "TimelineKindEnum": "incidents.models.TimelineEntry.Kind",
         "ContactMethodKindEnum": "oncall.models.notifications.ContactMethod.Kind",
+        "IncidentSeverityEnum": "incidents.models.Severity",
+        "PostmortemStatusEnum": "postmortems.models.Postmortem.Status",
+        "ActionItemStatusEnum": "postmortems.models.ActionItem.Status",
+        "ActionItemKindEnum": "postmortems.models.ActionItem.Kind",
+        "ContributingFactorKindEnum": "postmortems.models.ContributingFactor.Kind",
         "PageStatusEnum": "oncall.models.paging.Page.Status",
         "PageEventKindEnum": "oncall.models.paging.PageEvent.Kind",
         "StepTargetKindEnum": "oncall.models.paging.StepTarget.Kind",
         "AlertStatusEnum": "oncall.models.paging.Alert.Status",
         "AlertSeverityEnum": "oncall.models.paging.Alert.Severity",
+        "IntegrationKindEnum": "oncall.models.paging.Integration.Kind",
+        "CompTimeGrantKindEnum": "oncall.models.comptime.CompTimePolicy.Grant",
+        "CompTimeGrantStatusEnum": "oncall.models.comptime.CompTimeGrant.Status",
+        "WorkLogSourceEnum": "oncall.models.comptime.WorkLog.Source",
     },
 }
 
@@ -242,6 +256,9 @@ FIRELINE_PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "escalation auditor": {"task": "oncall.tasks.audit_escalations", "every_seconds": 300},
     "comp time": {"task": "oncall.tasks.grant_comp_time", "every_seconds": 900},
     "incident update reminders": {"task": "incidents.tasks.remind_incident_updates", "every_seconds": 60},
+    "postmortem deadlines": {"task": "postmortems.tasks.enforce_postmortem_deadlines", "every_seconds": 300},
+    "action item deadlines": {"task": "postmortems.tasks.enforce_action_item_deadlines", "every_seconds": 3600},
+    "manager digests": {"task": "postmortems.tasks.send_manager_digests", "every_seconds": 3600},
 }
 
 LOGGING = {

@@ -7,6 +7,7 @@ from config import views
 api_v1 = [
     path("", include("oncall.api_urls")),
     path("", include("incidents.api")),
+    path("", include("postmortems.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from config.views import BEAT_HEARTBEAT_KEY
-from oncall.services import notifications, reminders
+from oncall.services import comptime, notifications, paging, reminders
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -35,3 +35,18 @@ def sweep_notifications() -> str:
 @shared_task(acks_late=True, ignore_result=True)
 def send_shift_reminders() -> str:
     return f"wrote {reminders.run_shift_reminders(now=timezone.now())}"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def escalate_pages() -> str:
+    return f"advanced {paging.run_escalations(now=timezone.now())}"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def audit_escalations() -> str:
+    return f"flagged {paging.run_escalation_audit(now=timezone.now())}"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def grant_comp_time() -> str:
+    return f"granted {comptime.run_comp_time(now=timezone.now())}"

@@ -16,4 +16,7 @@ urlpatterns = [
     path("profile/tokens/<int:pk>/revoke/", views.token_revoke, name="token-revoke"),
     path("", include("oncall.urls_schedules")),
     path("", include("oncall.urls_notifications")),
+    path("", include("oncall.urls_paging")),
+    path("", include("oncall.urls_intake")),
+    path("", include("oncall.urls_comptime")),
 ]

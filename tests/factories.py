@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from oncall.models import ContactMethod, Membership, NotificationRule, Service, Team, TeamWebhook, User
@@ -76,3 +77,82 @@ class TeamWebhookFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Hook {n}")
     url = factory.Sequence(lambda n: f"https://hooks.example.com/{n}")
     format = TeamWebhook.Format.JSON
+
+
+# --- paging (integrations and alerts are shared with the alert intake) ---------------------
+
+
+class IntegrationFactory(DjangoModelFactory):
+    class Meta:
+        model = "oncall.Integration"
+
+    service = factory.SubFactory(ServiceFactory)
+    name = factory.Sequence(lambda n: f"Integration {n}")
+    key_prefix = "fk_test"
+    key_digest = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class AlertFactory(DjangoModelFactory):
+    class Meta:
+        model = "oncall.Alert"
+
+    integration = factory.SubFactory(IntegrationFactory)
+    service = factory.SelfAttribute("integration.service")
+    dedup_key = factory.Sequence(lambda n: f"alert-{n}")
+    title = "Checkout error rate above 5%"
+    severity = "error"
+    first_seen_at = factory.LazyFunction(timezone.now)
+    last_seen_at = factory.SelfAttribute("first_seen_at")
+
+
+class EscalationPolicyFactory(DjangoModelFactory):
+    class Meta:
+        model = "oncall.EscalationPolicy"
+
+    team = factory.SubFactory(TeamFactory)
+    name = factory.Sequence(lambda n: f"Policy {n}")
+    repeats = 0
+
+
+class EscalationStepFactory(DjangoModelFactory):
+    class Meta:
+        model = "oncall.EscalationStep"
+
+    policy = factory.SubFactory(EscalationPolicyFactory)
+    position = factory.Sequence(lambda n: n + 1)
+    wait_minutes = 5
+
+
+class StepTargetFactory(DjangoModelFactory):
+    class Meta:
+        model = "oncall.StepTarget"
+
+    step = factory.SubFactory(EscalationStepFactory)
+    kind = "managers"
+
+
+# --- comp time -------------------------------------------------------------------------------
+
+
+class WorkLogFactory(DjangoModelFactory):
+    class Meta:
+        model = "oncall.WorkLog"
+
+    user = factory.SubFactory(UserFactory)
+    team = factory.SubFactory(TeamFactory)
+    # start_at and end_at have no default: tests give explicit instants.
+    source = "manual"
+    note = "Worked after hours"
+
+
+class CompTimeGrantFactory(DjangoModelFactory):
+    class Meta:
+        model = "oncall.CompTimeGrant"
+
+    user = factory.SubFactory(UserFactory)
+    team = factory.SubFactory(TeamFactory)
+    # night_of has no default: tests say which night.
+    worked_minutes = 75
+    hours = 4
+    kind = "morning_off"
+    created_at = factory.LazyFunction(timezone.now)

@@ -1,5 +1,5 @@
 """Admin registrations, one module per concept."""
 
-from oncall.admin import notifications, schedules, teams
+from oncall.admin import comptime, intake, notifications, paging, schedules, teams
 
-__all__ = ["notifications", "schedules", "teams"]
+__all__ = ["comptime", "intake", "notifications", "paging", "schedules", "teams"]

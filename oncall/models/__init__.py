@@ -1,6 +1,6 @@
 """The on-call app's tables, one module per concept."""
 
-from oncall.models.comptime import CompTimeGrant, CompTimePolicy, CompTimeUse, Holiday, WorkLog
+from oncall.models.comptime import CompTimeCover, CompTimeGrant, CompTimePolicy, CompTimeUse, Holiday, WorkLog
 from oncall.models.notifications import ContactMethod, Notification, NotificationRule, TeamWebhook
 from oncall.models.paging import Alert, EscalationPolicy, EscalationStep, Integration, Page, PageEvent, StepTarget
 from oncall.models.schedules import Layer, LayerParticipant, Override, Schedule, SwapRequest
@@ -9,6 +9,7 @@ from oncall.models.teams import ApiToken, Membership, Service, Team, User
 __all__ = [
     "Alert",
     "ApiToken",
+    "CompTimeCover",
     "CompTimeGrant",
     "CompTimePolicy",
     "CompTimeUse",

@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from oncall.models.paging import Page
-from oncall.models.schedules import Override
+from oncall.models.schedules import Layer, Override
 from oncall.models.teams import Team
 
 
@@ -82,7 +82,11 @@ class WorkLog(models.Model):
 
     class Meta:
         ordering = ["-start_at"]
-        indexes = [models.Index(fields=["team", "end_at"], name="worklog_team_end")]
+        indexes = [
+            models.Index(fields=["team", "end_at"], name="worklog_team_end"),
+            # The comp-time sweep reads the spans of the last days across all teams.
+            models.Index(fields=["end_at"], name="worklog_end"),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="worklog_ends_after_start"),
             models.UniqueConstraint(
@@ -109,8 +113,6 @@ class CompTimeGrant(models.Model):
     hours = models.DecimalField(max_digits=4, decimal_places=1)
     kind = models.CharField(max_length=12, choices=CompTimePolicy.Grant.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PROPOSED)
-    # The proposed cover for the person's next-morning shift, created when the manager approves.
-    override = models.ForeignKey(Override, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -126,6 +128,33 @@ class CompTimeGrant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hours} h for {self.user}, night of {self.night_of}"
+
+
+class CompTimeCover(models.Model):
+    """A proposed cover for one of the person's shifts on the morning after a granted night.
+
+    One row per shift piece (a person may hold two layers, or hand over mid-morning);
+    the override is created when the manager approves the grant.
+    """
+
+    grant = models.ForeignKey(CompTimeGrant, on_delete=models.CASCADE, related_name="covers")
+    layer = models.ForeignKey(Layer, on_delete=models.CASCADE, related_name="+")
+    start_at = models.DateTimeField()
+    end_at = models.DateTimeField()
+    # The fairest teammate when proposed (least after-hours load); None when nobody else can.
+    proposed_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    override = models.ForeignKey(Override, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["grant", "start_at", "layer"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end_at__gt=F("start_at")), name="cover_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Cover of {self.layer} from {self.start_at:%Y-%m-%d %H:%M} for grant {self.grant_id}"
 
 
 class CompTimeUse(models.Model):

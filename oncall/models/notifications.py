@@ -36,6 +36,12 @@ class Event(models.TextChoices):
     INCIDENT_HELP = "incident_help", "An incident asks for help"
     INCIDENT_RESOLVED = "incident_resolved", "An incident was resolved"
     INCIDENT_UPDATE_DUE = "incident_update_due", "An incident update is overdue (commander and comms lead)"
+    POSTMORTEM_ASSIGNED = "postmortem_assigned", "You own a postmortem"
+    POSTMORTEM_DUE = "postmortem_due", "A postmortem you own is due soon"
+    POSTMORTEM_OVERDUE = "postmortem_overdue", "A postmortem is overdue"
+    ACTION_ITEM_DUE = "action_item_due", "An action item you own is due"
+    ACTION_ITEM_OVERDUE = "action_item_overdue", "An action item is overdue"
+    MANAGER_DIGEST = "manager_digest", "Weekly digest of overdue postmortems and action items (managers)"
 
 
 class ContactMethod(models.Model):

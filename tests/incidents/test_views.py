@@ -8,9 +8,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents import services
 from incidents.models import Incident, TimelineEntry
+from oncall.intake_formats import AlertItem
+from oncall.models import Page
+from oncall.services.intake import alert_ingest, integration_create
 
 NOW = dt.datetime(2027, 1, 12, 10, 0, tzinfo=dt.UTC)
 
@@ -132,3 +136,29 @@ def test_metrics_page_and_csv(client, bob, incident):
     csv = client.get(reverse("incidents:metrics"), {"format": "csv"}).content.decode()
     assert csv.splitlines()[0].startswith("month,incidents,sev1")
     assert ",1,0,1,0,0," in csv.splitlines()[1]
+
+
+def test_one_click_from_an_alert_page_declares_an_incident_linked_to_it(client, alice, bob, service_a):
+    integration, _key = integration_create(service=service_a, name="Prometheus", kind="alertmanager", by=alice)
+    alert_ingest(
+        integration=integration,
+        items=[AlertItem(dedup_key="cpu", title="Payments API 5xx above 3%", severity="critical")],
+        now=timezone.now(),
+    )
+    page = Page.objects.get()
+    client.force_login(bob)
+    form = client.get(reverse("incidents:declare"), {"page": page.pk})
+    assert form.context["form"].initial["title"] == "Payments API 5xx above 3%"
+    assert form.context["form"].initial["severity"] == 1
+    data = {"from_page": page.pk, **declare_data(service_a.team, severity="1", title="Payments API 5xx above 3%")}
+    response = client.post(reverse("incidents:declare"), data)
+    incident = Incident.objects.get()
+    assert response.status_code == 302 and incident.page == page
+    assert incident.reference in client.get(reverse("oncall:page-detail", args=[page.pk])).content.decode()
+
+
+def test_declaring_from_another_teams_page_is_404(client, charlie, alice, service_a):
+    integration, _key = integration_create(service=service_a, name="Prometheus", kind="alertmanager", by=alice)
+    alert_ingest(integration=integration, items=[AlertItem(dedup_key="x", title="Down")], now=timezone.now())
+    client.force_login(charlie)
+    assert client.get(reverse("incidents:declare"), {"page": Page.objects.get().pk}).status_code == 404

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
 
+from oncall import demo_comptime, demo_intake, demo_paging
 from oncall import schedule as rules
 from oncall import selectors_schedules as sched
 from oncall.models import Membership, Schedule, Service, Team, User
@@ -111,8 +112,13 @@ class Command(BaseCommand):
                 services.membership_set(team=teams[team_slug], user=user, role=role)
         for spec in SERVICES:
             self._service(teams, dict(spec))
+        now = timezone.now()
         for team in teams.values():
             self._schedule(team)
+            # Policies and integrations first: the paging demo pages through them, and the
+            # comp-time demo counts the night work those pages leave behind.
+            for seed in (demo_paging.seed, demo_intake.seed, demo_comptime.seed):
+                seed(team=team, now=now)
         self._later_apps(teams)
         self._print_credentials()
 

@@ -1,0 +1,252 @@
+"""Integrations (where tools post alerts) and the alert intake that opens, repeats and resolves alerts.
+
+Decisions worth knowing:
+- Managers of the service's team create, rotate, disable, enable and delete
+  integrations; members see them. A key is a pager's front door, so who may hand one
+  out is kept small.
+- A key is 240 random bits shown once; only its SHA-256 digest and a short prefix are
+  stored (like API tokens), and digests are compared with `hmac.compare_digest`.
+- An integration with alerts cannot be deleted (its alerts, pages and their logs
+  would go with it, and with them the alert-quality history): disable it instead.
+- A repeat of an open alert refreshes details, links, labels and severity but keeps
+  its title, so the page people already got still names the same thing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import ConflictError, DomainError
+from oncall.intake_formats import RESOLVE, AlertItem
+from oncall.models import Alert, Integration, Membership, Service, User
+from oncall.services import paging
+
+KEY_PREFIX = "fli_"
+SHOWN_PREFIX_LENGTH = 10
+DEFAULT_RATE_LIMIT_PER_MINUTE = 120
+
+
+def _digest(raw: str) -> str:
+    # Keys are 240 random bits, so a fast hash is enough: nothing to brute-force.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(30)
+
+
+def _require_manager(*, service: Service, by: User) -> None:
+    is_manager = Membership.objects.filter(team_id=service.team_id, user=by, role=Membership.Role.MANAGER).exists()
+    if not is_manager:
+        raise DomainError("Only managers of the service's team can change its integrations.")
+
+
+def _validated(integration: Integration) -> None:
+    try:
+        integration.full_clean(exclude=["key_digest", "key_prefix", "created_by"])
+    except ValidationError as exc:
+        field_name, messages = next(iter(exc.message_dict.items()))
+        name = None if field_name == "__all__" else field_name
+        message = messages[0]
+        if "service" in message.lower() and "name" in message.lower():
+            name, message = "name", "This service already has an integration with that name."
+        raise DomainError(message, field=name) from exc
+
+
+@transaction.atomic
+def integration_create(
+    *,
+    service: Service,
+    name: str,
+    kind: str,
+    by: User,
+    rate_limit_per_minute: int = DEFAULT_RATE_LIMIT_PER_MINUTE,
+    now: datetime | None = None,
+) -> tuple[Integration, str]:
+    """Creates an integration and returns it with its key's only clear-text copy, to show once."""
+    _require_manager(service=service, by=by)
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Name the integration after what sends to it, e.g. “Alertmanager prod”.", field="name")
+    if kind not in Integration.Kind.values:
+        raise DomainError(f"Choose a kind: {', '.join(Integration.Kind.values)}.", field="kind")
+    raw = _new_key()
+    integration = Integration(
+        service=service,
+        name=name,
+        kind=kind,
+        rate_limit_per_minute=rate_limit_per_minute,
+        key_prefix=raw[:SHOWN_PREFIX_LENGTH],
+        key_digest=_digest(raw),
+        created_by=by,
+    )
+    _validated(integration)
+    integration.save()
+    return integration, raw
+
+
+@transaction.atomic
+def integration_update(
+    *, integration: Integration, by: User, name: str | None = None, rate_limit_per_minute: int | None = None
+) -> Integration:
+    """Renames the integration or changes its limit."""
+    _require_manager(service=integration.service, by=by)
+    changed = []
+    if name is not None and name.strip() != integration.name:
+        integration.name = name.strip()
+        changed.append("name")
+    if rate_limit_per_minute is not None and rate_limit_per_minute != integration.rate_limit_per_minute:
+        integration.rate_limit_per_minute = rate_limit_per_minute
+        changed.append("rate_limit_per_minute")
+    if changed:
+        _validated(integration)
+        integration.save(update_fields=changed)
+    return integration
+
+
+@transaction.atomic
+def integration_rotate_key(
+    *, integration: Integration, by: User, now: datetime | None = None
+) -> tuple[Integration, str]:
+    """Replaces the key at once (the old one stops working) and returns the new one, to show once."""
+    _require_manager(service=integration.service, by=by)
+    raw = _new_key()
+    integration.key_prefix, integration.key_digest = raw[:SHOWN_PREFIX_LENGTH], _digest(raw)
+    integration.key_rotated_at = now or timezone.now()
+    integration.save(update_fields=["key_prefix", "key_digest", "key_rotated_at"])
+    return integration, raw
+
+
+@transaction.atomic
+def integration_disable(*, integration: Integration, by: User, now: datetime | None = None) -> Integration:
+    """Stops intake: the tool's posts answer 410 until the integration is enabled again."""
+    _require_manager(service=integration.service, by=by)
+    now = now or timezone.now()
+    # Conditional update: disabling twice keeps the first instant.
+    Integration.objects.filter(pk=integration.pk, disabled_at__isnull=True).update(disabled_at=now)
+    integration.refresh_from_db(fields=["disabled_at"])
+    return integration
+
+
+@transaction.atomic
+def integration_enable(*, integration: Integration, by: User) -> Integration:
+    _require_manager(service=integration.service, by=by)
+    Integration.objects.filter(pk=integration.pk).update(disabled_at=None)
+    integration.refresh_from_db(fields=["disabled_at"])
+    return integration
+
+
+@transaction.atomic
+def integration_delete(*, integration: Integration, by: User) -> None:
+    _require_manager(service=integration.service, by=by)
+    if integration.alerts.exists():
+        raise ConflictError(
+            "This integration has alerts; deleting it would delete them and their pages. Disable it instead."
+        )
+    integration.delete()
+
+
+def integration_key_matches(*, integration: Integration, raw: str) -> bool:
+    """Constant-time check of a presented key against the stored digest."""
+    return hmac.compare_digest(_digest(raw), integration.key_digest)
+
+
+# --- intake ------------------------------------------------------------------------------
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    repeated: int = 0
+    resolved: int = 0
+    ignored: int = 0
+    alert_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "created": self.created,
+            "repeated": self.repeated,
+            "resolved": self.resolved,
+            "ignored": self.ignored,
+            "alerts": self.alert_ids,
+        }
+
+
+def _open_alert(integration: Integration, key: str) -> Alert | None:
+    return Alert.objects.filter(integration=integration, dedup_key=key, status=Alert.Status.OPEN).first()
+
+
+def _open(integration: Integration, item: AlertItem, now: datetime) -> Alert:
+    alert = Alert.objects.create(
+        integration=integration,
+        service=integration.service,
+        dedup_key=item.dedup_key,
+        title=item.title,
+        details=item.details,
+        severity=item.severity,
+        links=item.links,
+        labels=item.labels,
+        source_payload=item.raw,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    paging.page_open(alert=alert, now=now)
+    return alert
+
+
+def _repeat(alert: Alert, item: AlertItem, now: datetime) -> None:
+    alert.count += 1
+    alert.last_seen_at = now
+    alert.details, alert.links, alert.labels = item.details, item.links, item.labels
+    alert.severity, alert.source_payload = item.severity, item.raw
+    fields = ["count", "last_seen_at", "details", "links", "labels", "severity", "source_payload"]
+    alert.save(update_fields=fields)
+    paging.page_alert_repeated(alert=alert, now=now)
+
+
+def _resolve(alert: Alert, item: AlertItem, now: datetime) -> None:
+    alert.status, alert.resolved_at, alert.resolved_by_tool = Alert.Status.RESOLVED, now, True
+    alert.last_seen_at, alert.source_payload = now, item.raw
+    alert.save(update_fields=["status", "resolved_at", "resolved_by_tool", "last_seen_at", "source_payload"])
+    paging.page_resolve_from_alert(alert=alert, now=now)
+
+
+@transaction.atomic
+def alert_ingest(*, integration: Integration, items: list[AlertItem], now: datetime) -> IngestResult:
+    """Applies what a tool sent: each item opens, repeats or resolves an alert of the integration.
+
+    Side effects: Alert rows created or updated; for a new alert a Page (paging.page_open,
+    which notifies the first step's people); for a repeat a logged repeat and nobody paged;
+    for a resolve the page resolved; the integration's `last_alert_at`. A resolve for a key
+    with no open alert is ignored and counted.
+    """
+    # The integration's row lock serializes concurrent posts of one integration, so fifty
+    # identical alerts make one alert; the partial unique constraint is the backstop.
+    locked = Integration.objects.select_for_update(of=("self",)).select_related("service__team").get(pk=integration.pk)
+    result = IngestResult()
+    for item in items:
+        alert = _open_alert(locked, item.dedup_key)
+        if item.action == RESOLVE:
+            if alert is None:
+                result.ignored += 1
+                continue
+            _resolve(alert, item, now)
+            result.resolved += 1
+        elif alert is not None:
+            _repeat(alert, item, now)
+            result.repeated += 1
+        else:
+            alert = _open(locked, item, now)
+            result.created += 1
+        result.alert_ids.append(alert.pk)
+    Integration.objects.filter(pk=locked.pk).update(last_alert_at=now)
+    integration.last_alert_at = now
+    return result
