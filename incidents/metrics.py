@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
@@ -17,6 +18,17 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from incidents.models import Incident, RoleAssignment
+
+# Figures that later apps compute over the same incidents (the postmortems app adds the repeat
+# rate); each provider takes the incidents and returns named values. Filled in apps.ready().
+EXTRA_PROVIDERS: list[Callable[[QuerySet[Incident]], dict[str, object]]] = []
+
+
+def extra_figures(incidents: QuerySet[Incident]) -> dict[str, object]:
+    figures: dict[str, object] = {}
+    for provider in EXTRA_PROVIDERS:
+        figures.update(provider(incidents))
+    return figures
 
 
 def _span(end: str, start: str) -> ExpressionWrapper:

@@ -6,7 +6,11 @@ class PostmortemsConfig(AppConfig):
     verbose_name = "Postmortems"
 
     def ready(self) -> None:
+        from incidents.metrics import EXTRA_PROVIDERS
         from incidents.signals import incident_resolved
+        from postmortems.metrics import repeat_rate
         from postmortems.receivers import open_postmortem
 
         incident_resolved.connect(open_postmortem, dispatch_uid="postmortems.open_postmortem")
+        if repeat_rate not in EXTRA_PROVIDERS:
+            EXTRA_PROVIDERS.append(repeat_rate)

@@ -14,6 +14,8 @@ from django.db import connection
 from config.celery import app as celery_app
 from config.errors import ConflictError, DomainError
 from incidents import services as incidents
+from incidents.metrics import extra_figures
+from incidents.selectors import incident_list_visible
 from oncall.models import Notification
 from postmortems import services
 from postmortems.models import ActionItem, Postmortem
@@ -213,3 +215,22 @@ def test_a_real_worker_creates_the_missing_postmortem_and_mails_its_owner(team_a
             time.sleep(0.1)
     assert Postmortem.objects.filter(incident=incident, owner=alice).exists()
     assert [m.to for m in mail.outbox if incident.reference in m.subject] == [[alice.email]]
+
+
+def test_repeat_rate_counts_incidents_sharing_a_factor_on_the_same_service(team_a, alice, service_a):
+    def reviewed(title: str, hours: int, kind: str, services_=(service_a,)):
+        incident = incidents.incident_declare(
+            team=team_a, title=title, severity=2, by=alice, services=list(services_), now=at(hours)
+        )
+        incidents.incident_resolve(incident=incident, by=alice, reason="Fixed", now=at(hours + 1))
+        postmortem = services.postmortem_create(incident=incident, now=at(hours + 1))
+        services.factor_add(postmortem=postmortem, kind=kind, description="", by=alice)
+        return incident
+
+    reviewed("Pool exhausted", 1, "missing_alert")
+    reviewed("Pool exhausted again", 10, "missing_alert")
+    reviewed("Bad deploy", 20, "risky_deploy")
+    reviewed("Elsewhere", 30, "missing_alert", services_=())
+    figures = extra_figures(incident_list_visible(user=alice))
+    assert (figures["repeats"], figures["reviewed"]) == (1, 4)
+    assert figures["repeat_rate"] == 0.25
