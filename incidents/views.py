@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
-from incidents import charts, messages, metrics, selectors, services
+from incidents import charts, messages, metrics, panels, selectors, services
 from incidents.defaults import RESOLUTION_CHECKLIST, SEVERITY_QUESTIONS, TRIAGE_CHECKLIST
 from incidents.forms import (
     DeclareForm,
@@ -166,6 +166,7 @@ def _detail_context(request: HttpRequest, incident: Incident, **forms: Form) -> 
         "roles": incident.roles.select_related("user").order_by("started_at"),
         "triage": [(question, incident.triage.get(key, "")) for key, question in TRIAGE_CHECKLIST],
         "resolution": [(label, incident.resolution_checks.get(key)) for key, label in RESOLUTION_CHECKLIST],
+        "panels": panels.render_panels(request, incident),
         "message_declared": messages.declared(incident) if incident.is_open else "",
         "message_update": messages.update(updates[0]) if updates else "",
         "message_resolved": messages.resolved(incident, policy) if incident.resolved_at else "",

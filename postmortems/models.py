@@ -71,6 +71,9 @@ class Postmortem(models.Model):
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
     overdue_since = models.DateTimeField(null=True, blank=True)
+    # Earlier postmortems on a shared service with a shared contributing factor whose action
+    # items were still open: the same cause came back before its fixes were done.
+    repeat_of = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="repeated_by")
 
     class Meta:
         ordering = ["-created_at"]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from config.errors import ConflictError, DomainError
@@ -181,7 +181,29 @@ def factor_add(*, postmortem: Postmortem, kind: str, description: str, by: User)
         raise DomainError("Choose a kind of contributing factor.", field="kind")
     if kind == ContributingFactor.Kind.OTHER and not description.strip():
         raise DomainError("Describe the factor.", field="description")
-    return ContributingFactor.objects.create(postmortem=postmortem, kind=kind, description=description.strip())
+    factor = ContributingFactor.objects.create(postmortem=postmortem, kind=kind, description=description.strip())
+    _flag_repeats(postmortem)
+    return factor
+
+
+def earlier_with_open_items(incident: Incident) -> QuerySet[Postmortem]:
+    """Earlier postmortems on the incident's services whose action items are not all done."""
+    return (
+        Postmortem.objects.filter(
+            incident__services__in=incident.services.all(),
+            incident__declared_at__lt=incident.declared_at,
+            action_items__status__in=["open", "in_progress"],
+        )
+        .exclude(incident=incident)
+        .select_related("incident")
+        .distinct()
+    )
+
+
+def _flag_repeats(postmortem: Postmortem) -> None:
+    kinds = set(postmortem.factors.values_list("kind", flat=True))
+    shared = earlier_with_open_items(postmortem.incident).filter(factors__kind__in=kinds).distinct()
+    postmortem.repeat_of.add(*shared)
 
 
 TRANSITIONS = {

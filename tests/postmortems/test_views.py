@@ -151,3 +151,32 @@ def test_open_a_postmortem_on_demand(client, bob, team_a, alice):
     client.force_login(bob)
     client.post(reverse("postmortems:create", args=[incident.number]))
     assert Postmortem.objects.filter(incident=incident).exists()
+
+
+def test_a_repeat_incident_shows_the_open_fixes_and_both_are_flagged(client, alice, bob, team_a, service_a, postmortem):
+    postmortem.incident.services.add(service_a)
+    services.factor_add(postmortem=postmortem, kind="missing_alert", description="No pool alert", by=alice)
+    services.action_item_create(postmortem=postmortem, by=alice, title="Alert on DB pool above 80%", owner=bob)
+    again = incidents.incident_declare(
+        team=team_a, title="Pool exhausted again", severity=2, by=alice, services=[service_a]
+    )
+    client.force_login(bob)
+    page = client.get(again.get_absolute_url()).content.decode()
+    assert "Earlier incidents on this service still have open fixes" in page and "Alert on DB pool above 80%" in page
+    incidents.incident_resolve(incident=again, by=alice, reason="Fixed")
+    second = services.postmortem_create(incident=again)
+    services.factor_add(postmortem=second, kind="missing_alert", description="Still no pool alert", by=alice)
+    assert list(second.repeat_of.all()) == [postmortem]
+    assert list(postmortem.repeated_by.all()) == [second]
+    assert "repeat" in client.get(again.get_absolute_url()).content.decode()
+
+
+def test_no_repeat_without_a_shared_factor(alice, team_a, service_a, postmortem):
+    postmortem.incident.services.add(service_a)
+    services.factor_add(postmortem=postmortem, kind="missing_alert", description="", by=alice)
+    services.action_item_create(postmortem=postmortem, by=alice, title="Alert on DB pool above 80%")
+    again = incidents.incident_declare(team=team_a, title="Bad deploy", severity=2, by=alice, services=[service_a])
+    incidents.incident_resolve(incident=again, by=alice, reason="Fixed")
+    second = services.postmortem_create(incident=again)
+    services.factor_add(postmortem=second, kind="risky_deploy", description="", by=alice)
+    assert not second.repeat_of.exists()
