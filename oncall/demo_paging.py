@@ -12,14 +12,13 @@ Idempotent: each alert has a fixed dedup key and is created only when missing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import secrets
 from zoneinfo import ZoneInfo
 
-from oncall.models import Alert, Integration, Page, PageEvent, Service, Team, User
+from oncall.models import Alert, Integration, Membership, Page, PageEvent, Service, Team, User
 from oncall.schedule import local_to_utc
 from oncall.services import paging
 from oncall.services.escalation_policies import escalation_policy_default
+from oncall.services.intake import integration_create
 
 INTEGRATION_NAME = "Demo monitoring"
 
@@ -40,13 +39,12 @@ def seed(*, team: Team, now: dt.datetime) -> None:
 
 
 def _integration(service: Service) -> Integration:
-    # The key is random and thrown away: the demo posts no alerts through it.
-    key = secrets.token_urlsafe(24)
-    integration, _ = Integration.objects.get_or_create(
-        service=service,
-        name=INTEGRATION_NAME,
-        defaults={"key_prefix": key[:8], "key_digest": hashlib.sha256(key.encode()).hexdigest()},
-    )
+    existing = Integration.objects.filter(service=service, name=INTEGRATION_NAME).first()
+    if existing:
+        return existing
+    manager = User.objects.filter(memberships__team=service.team, memberships__role=Membership.Role.MANAGER).first()
+    # The key is thrown away: the demo writes its alerts directly, posting nothing.
+    integration, _key = integration_create(service=service, name=INTEGRATION_NAME, kind="generic", by=manager)
     return integration
 
 
