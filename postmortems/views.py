@@ -244,10 +244,24 @@ def overdue(request: HttpRequest) -> HttpResponse:
     """The manager's view: overdue postmortems and items of the teams they manage; CSV on request."""
     today = timezone.localdate()
     postmortems, items = selectors.overdue_for_manager(user=request.user, today=today)
+    if team := request.GET.get("team"):
+        postmortems, items = postmortems.filter(team__slug=team), items.filter(team__slug=team)
+    if owner := request.GET.get("owner"):
+        postmortems, items = postmortems.filter(owner__username=owner), items.filter(owner__username=owner)
+    items = items.order_by(*ITEM_SORTS.get(request.GET.get("sort", ""), ITEM_SORTS["age"]))
     if request.GET.get("format") == "csv":
         return _overdue_csv(postmortems, items, today)
-    context = {"postmortems": postmortems, "items": items, "today": today}
+    context = {"postmortems": postmortems, "items": items, "today": today, "params": request.GET, "sorts": SORT_LABELS}
     return render(request, "postmortems/overdue.html", context)
+
+
+SORT_LABELS = [("age", "Most overdue"), ("priority", "Priority"), ("owner", "Owner"), ("team", "Team")]
+ITEM_SORTS = {
+    "age": ("due_date", "priority"),
+    "priority": ("priority", "due_date"),
+    "owner": ("owner__username", "due_date"),
+    "team": ("team__name", "due_date"),
+}
 
 
 def _overdue_csv(postmortems: Any, items: Any, today: Any) -> HttpResponse:

@@ -234,3 +234,34 @@ def test_repeat_rate_counts_incidents_sharing_a_factor_on_the_same_service(team_
     figures = extra_figures(incident_list_visible(user=alice))
     assert (figures["repeats"], figures["reviewed"]) == (1, 4)
     assert figures["repeat_rate"] == 0.25
+
+
+@pytest.mark.postgres(reason="two sweepers at once")
+@pytest.mark.django_db(transaction=True)
+def test_two_action_item_sweeps_and_digests_at_once_notify_once(team_a, alice, bob):
+    incident = incidents.incident_declare(team=team_a, title="Down", severity=1, by=alice, now=at(-2))
+    incidents.incident_resolve(incident=incident, by=alice, reason="Fixed", now=NOW)
+    postmortem = services.postmortem_create(incident=incident, now=NOW)
+    services.action_item_create(
+        postmortem=postmortem, by=alice, title="Add the pool alert", owner=bob, due_date=dt.date(2027, 1, 10)
+    )
+    later = dt.datetime(2027, 1, 20, 15, tzinfo=dt.UTC)
+
+    def sweep() -> None:
+        try:
+            services.run_action_item_deadlines(now=later)
+            services.run_manager_digest(now=later)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    keys = sorted(
+        Notification.objects.filter(event__in=["action_item_overdue", "manager_digest"]).values_list(
+            "dedup_key", flat=True
+        )
+    )
+    assert len(keys) == len(set(keys)) == 3  # bob overdue, alice escalation, alice's digest

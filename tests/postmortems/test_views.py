@@ -180,3 +180,18 @@ def test_no_repeat_without_a_shared_factor(alice, team_a, service_a, postmortem)
     second = services.postmortem_create(incident=again)
     services.factor_add(postmortem=second, kind="risky_deploy", description="", by=alice)
     assert not second.repeat_of.exists()
+
+
+def test_the_overdue_view_filters_and_sorts(client, alice, bob, postmortem):
+    past = timezone.localdate() - dt.timedelta(days=3)
+    services.action_item_create(
+        postmortem=postmortem, by=alice, title="Low one here", owner=bob, due_date=past, priority=4
+    )
+    services.action_item_create(
+        postmortem=postmortem, by=alice, title="Urgent one here", owner=alice, due_date=past, priority=1
+    )
+    client.force_login(alice)
+    by_priority = client.get(reverse("postmortems:overdue"), {"sort": "priority"}).context["items"]
+    assert [i.title for i in by_priority] == ["Urgent one here", "Low one here"]
+    only_bob = client.get(reverse("postmortems:overdue"), {"owner": "bob"}).context["items"]
+    assert [i.title for i in only_bob] == ["Low one here"]
