@@ -15,6 +15,8 @@ import datetime as dt
 import hashlib
 import secrets
 
+from django.db.models import Max
+
 from oncall.models import Alert, Integration, Membership, Page, Service, Team, User
 
 WEEKS = 8
@@ -38,6 +40,9 @@ def seed(*, team: Team, now: dt.datetime) -> None:
             at=start + dt.timedelta(days=2, hours=14),
             responder=responder,
         )
+    for integration in integrations:
+        latest = integration.alerts.aggregate(latest=Max("last_seen_at"))["latest"]
+        Integration.objects.filter(pk=integration.pk).update(last_alert_at=latest)
 
 
 def _integration(service: Service, name: str, kind: str) -> Integration:

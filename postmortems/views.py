@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from typing import Any
 
 from django import forms
@@ -68,8 +69,14 @@ def _context(request: HttpRequest, postmortem: Postmortem, **forms_: forms.Form)
         "items": postmortem.action_items.select_related("owner"),
         "findings": services.blameless_findings(postmortem),
         "rendered": markdown.sections(postmortem),
+        "facts": _facts(postmortem),
         **merged,
     }
+
+
+def _facts(postmortem: Postmortem) -> list[tuple[dt.datetime, str]]:
+    """The imported timeline with real instants, so templates show them in the reader's zone."""
+    return [(dt.datetime.fromisoformat(fact["at"]), fact["text"]) for fact in postmortem.timeline]
 
 
 def _acting(request: HttpRequest, number: int) -> Postmortem:

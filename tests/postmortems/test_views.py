@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -195,3 +196,12 @@ def test_the_overdue_view_filters_and_sorts(client, alice, bob, postmortem):
     assert [i.title for i in by_priority] == ["Urgent one here", "Low one here"]
     only_bob = client.get(reverse("postmortems:overdue"), {"owner": "bob"}).context["items"]
     assert [i.title for i in only_bob] == ["Low one here"]
+
+
+def test_the_timeline_is_shown_in_the_readers_zone(client, bob, postmortem):
+    bob.time_zone = "Asia/Tokyo"
+    bob.save(update_fields=["time_zone"])
+    declared = postmortem.incident.declared_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    client.force_login(bob)
+    page = client.get(postmortem.get_absolute_url()).content.decode()
+    assert f"{declared:%H:%M}</time> Declared as SEV-1" in page
