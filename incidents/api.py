@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404
@@ -211,6 +212,14 @@ class IncidentViewSet(
             raise Http404("No such incident.")
         return incident
 
+    def _apply(self, body_class: type[serializers.Serializer], service: Callable[..., object]) -> Response:
+        """Validates the body, runs the service on the incident, answers with the incident as it is now."""
+        incident = self._acting()
+        body = body_class(data=self.request.data, partial=body_class is IncidentEditSerializer)
+        body.is_valid(raise_exception=True)
+        service(incident=incident, by=self.request.user, **body.validated_data)
+        return self._fresh(incident)
+
     def _fresh(self, incident: Incident) -> Response:
         return Response(IncidentSerializer(self.get_object(), context=self.get_serializer_context()).data)
 
@@ -225,11 +234,7 @@ class IncidentViewSet(
 
     @extend_schema(request=IncidentEditSerializer, responses=IncidentSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        incident = self._acting()
-        serializer = IncidentEditSerializer(data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        services.incident_edit(incident=incident, by=request.user, **serializer.validated_data)
-        return self._fresh(incident)
+        return self._apply(IncidentEditSerializer, services.incident_edit)
 
     @extend_schema(request=None, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
@@ -243,30 +248,18 @@ class IncidentViewSet(
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, number: str) -> Response:
         """Moves the status; `resolve` also records the resolution criteria, root cause and fix."""
-        incident = self._acting()
-        body = TransitionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.incident_transition(incident=incident, by=request.user, **body.validated_data)
-        return self._fresh(incident)
+        return self._apply(TransitionSerializer, services.incident_transition)
 
     @extend_schema(request=ResolveSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
     def resolve(self, request: Request, number: str) -> Response:
         """Resolves after the watch period with the criteria confirmed, or with a reason."""
-        incident = self._acting()
-        body = ResolveSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.incident_resolve(incident=incident, by=request.user, **body.validated_data)
-        return self._fresh(incident)
+        return self._apply(ResolveSerializer, services.incident_resolve)
 
     @extend_schema(request=SeveritySerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
     def severity(self, request: Request, number: str) -> Response:
-        incident = self._acting()
-        body = SeveritySerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.incident_set_severity(incident=incident, by=request.user, **body.validated_data)
-        return self._fresh(incident)
+        return self._apply(SeveritySerializer, services.incident_set_severity)
 
     @extend_schema(
         request=AssignSerializer,
@@ -337,11 +330,7 @@ class IncidentViewSet(
     @extend_schema(request=TriageSerializer, responses=IncidentSerializer)
     @action(detail=True, methods=["post"])
     def triage(self, request: Request, number: str) -> Response:
-        incident = self._acting()
-        body = TriageSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.triage_record(incident=incident, by=request.user, **body.validated_data)
-        return self._fresh(incident)
+        return self._apply(TriageSerializer, services.triage_record)
 
 
 class MetricsSerializer(serializers.Serializer):

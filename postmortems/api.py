@@ -189,19 +189,9 @@ class ActionItemViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[ActionItem]:
-        found = selectors.action_items_for_user(user=self.request.user)
-        params = self.request.query_params
-        if params.get("overdue") == "true":
-            found = found.filter(status__in=["open", "in_progress"], due_date__lt=timezone.localdate())
-        if owner := params.get("owner"):
-            found = found.filter(owner=self.request.user) if owner == "me" else found.filter(owner__username=owner)
-        if team := params.get("team"):
-            found = found.filter(team__slug=team)
-        if state := params.get("status"):
-            found = found.filter(status=state)
-        if (priority := params.get("priority")) and priority.isdigit():
-            found = found.filter(priority=int(priority))
-        return found
+        return selectors.action_items_filtered(
+            user=self.request.user, params=self.request.query_params, today=timezone.localdate()
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         body = self.get_serializer(data=request.data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -35,6 +36,24 @@ def action_items_for_user(*, user: User) -> QuerySet[ActionItem]:
         .select_related("team", "owner", "postmortem__incident")
         .order_by("due_date", "priority", "pk")
     )
+
+
+def action_items_filtered(*, user: User, params: Mapping[str, str], today: dt.date) -> QuerySet[ActionItem]:
+    """The action item list's filters, shared by the page and the API: owner (`me` or a username),
+    overdue, team, status, priority."""
+    found = action_items_for_user(user=user)
+    owner = params.get("owner")
+    if owner:
+        found = found.filter(owner=user) if owner == "me" else found.filter(owner__username=owner)
+    if params.get("overdue") in ("1", "true", "on"):
+        found = found.filter(status__in=["open", "in_progress"], due_date__lt=today)
+    if team := params.get("team"):
+        found = found.filter(team__slug=team)
+    if state := params.get("status"):
+        found = found.filter(status=state)
+    if (priority := params.get("priority") or "").isdigit():
+        found = found.filter(priority=int(priority))
+    return found
 
 
 def overdue_for_manager(*, user: User, today: dt.date) -> tuple[QuerySet[Postmortem], QuerySet[ActionItem]]:

@@ -186,18 +186,8 @@ def print_view(request: HttpRequest, number: int) -> HttpResponse:
 
 
 def action_items(request: HttpRequest) -> HttpResponse:
-    found = selectors.action_items_for_user(user=request.user)
     params = request.GET
-    if params.get("owner") == "me":
-        found = found.filter(owner=request.user)
-    if params.get("overdue"):
-        found = found.filter(status__in=["open", "in_progress"], due_date__lt=timezone.localdate())
-    if team := params.get("team"):
-        found = found.filter(team__slug=team)
-    if state := params.get("status"):
-        found = found.filter(status=state)
-    if (priority := params.get("priority", "")).isdigit():
-        found = found.filter(priority=int(priority))
+    found = selectors.action_items_filtered(user=request.user, params=params, today=timezone.localdate())
     managed = Membership.objects.filter(user=request.user, role=Membership.Role.MANAGER).values("team")
     context = {
         "items": found[:300],
