@@ -20,6 +20,7 @@ from incidents.defaults import RESOLUTION_CHECKLIST, TRIAGE_CHECKLIST
 from incidents.models import Incident, IncidentUpdate, RoleAssignment, Severity, TimelineEntry
 from oncall.api.teams import _token
 from oncall.models import Page, Service, Team, User
+from oncall.selectors import team_ids_for_user
 
 # No root view: the portal API root belongs to oncall.api_urls.
 router = SimpleRouter()
@@ -60,8 +61,9 @@ class IncidentSerializer(serializers.ModelSerializer):
         fields = super().get_fields()
         request = self.context.get("request")
         if request is not None and request.user.is_authenticated:
-            teams = Team.objects.filter(memberships__user=request.user)
-            fields["team"].queryset = teams
+            # A team-scoped token declares only in its team.
+            teams = team_ids_for_user(user=request.user, token=_token(request))
+            fields["team"].queryset = Team.objects.filter(pk__in=teams)
             fields["services"].child_relation.queryset = Service.objects.filter(team__in=teams)
             fields["page"].queryset = Page.objects.filter(team__in=teams)
         return fields

@@ -24,9 +24,10 @@ from incidents.models import (
     TimelineEntry,
 )
 from incidents.signals import incident_resolved
-from oncall.models import Membership, Page, Service, Team, User
+from oncall.models import Page, Service, Team, User
 from oncall.models.comptime import WorkLog
 from oncall.models.notifications import Event
+from oncall.selectors import is_member
 from oncall.services.notifications import notify_team, notify_user
 
 Status = Incident.Status
@@ -76,7 +77,7 @@ def _log(
 
 
 def _require_member(team: Team, user: User, what: str) -> None:
-    if not Membership.objects.filter(team=team, user=user).exists():
+    if not is_member(user=user, team=team):
         raise DomainError(f"{user} is not a member of {team.name}, so cannot {what}.")
 
 

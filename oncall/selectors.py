@@ -61,3 +61,11 @@ def user_teams_with_services(*, user: User) -> QuerySet[Team]:
         .annotate(member_count=Count("memberships", distinct=True))
         .order_by("name")
     )
+
+
+def is_manager(*, user: User, team: Team | int) -> bool:
+    return Membership.objects.filter(team=team, user=user, role=Membership.Role.MANAGER).exists()
+
+
+def is_member(*, user: User, team: Team | int) -> bool:
+    return Membership.objects.filter(team=team, user=user).exists()

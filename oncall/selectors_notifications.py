@@ -13,7 +13,7 @@ from django.http import Http404
 
 from oncall import selectors
 from oncall.channels import contact_method_secret
-from oncall.models import ApiToken, ContactMethod, Membership, Notification, NotificationRule, Team, TeamWebhook, User
+from oncall.models import ApiToken, ContactMethod, Notification, NotificationRule, Team, TeamWebhook, User
 from oncall.models.notifications import Event
 
 RECENT_NOTIFICATIONS = 50
@@ -78,10 +78,6 @@ def team_webhook_get(*, team: Team, pk: int) -> TeamWebhook:
     if webhook is None:
         raise Http404("No such webhook.")
     return webhook
-
-
-def is_team_manager(*, user: User, team: Team) -> bool:
-    return Membership.objects.filter(team=team, user=user, role=Membership.Role.MANAGER).exists()
 
 
 def managed_teams(*, user: User) -> QuerySet[Team]:

@@ -16,8 +16,8 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from oncall import schedule as rules
-from oncall.models import ApiToken, Layer, LayerParticipant, Membership, Override, Schedule, SwapRequest, Team, User
-from oncall.selectors import team_ids_for_user
+from oncall.models import ApiToken, Layer, LayerParticipant, Override, Schedule, SwapRequest, Team, User
+from oncall.selectors import is_manager, is_member, team_ids_for_user  # noqa: F401  (re-exported)
 
 # How far back an interval query looks for overrides that started earlier.
 FAIRNESS_WINDOW = timedelta(days=90)
@@ -189,11 +189,3 @@ def upcoming_overrides(*, schedule: Schedule, now: datetime) -> QuerySet[Overrid
         .select_related("layer", "user", "created_by")
         .order_by("start_at")
     )
-
-
-def is_manager(*, user: User, team: Team) -> bool:
-    return Membership.objects.filter(team=team, user=user, role=Membership.Role.MANAGER).exists()
-
-
-def is_member(*, user: User, team: Team) -> bool:
-    return Membership.objects.filter(team=team, user=user).exists()

@@ -7,13 +7,16 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident
+from incidents.selectors import incident_list_visible
 from postmortems.models import ActionItem, Postmortem
 from postmortems.services import earlier_with_open_items
 
 
 def postmortem_panel(request: HttpRequest, incident: Incident) -> SafeString:
     postmortem = Postmortem.objects.filter(incident=incident).prefetch_related("repeat_of__incident").first()
-    earlier = list(earlier_with_open_items(incident)[:5])
+    # Only earlier incidents this reader may see: a restricted one's fixes stay hidden.
+    visible = incident_list_visible(user=request.user).order_by().values("pk")
+    earlier = list(earlier_with_open_items(incident).filter(incident__in=visible)[:5])
     open_items = ActionItem.objects.filter(postmortem__in=earlier, status__in=["open", "in_progress"]).select_related(
         "owner", "postmortem__incident"
     )

@@ -21,6 +21,7 @@ from incidents.models import Incident, RoleAssignment
 from incidents.services import severity_policies_for
 from oncall.models import Holiday, Membership, Team, User
 from oncall.models.notifications import Event
+from oncall.selectors import is_member
 from oncall.services.notifications import notify_user
 from postmortems import blameless, deadlines
 from postmortems.models import ActionItem, ContributingFactor, Postmortem, PostmortemPolicy
@@ -140,7 +141,7 @@ EDITABLE = {
 
 
 def _require_member(team: Team, user: User) -> None:
-    if not Membership.objects.filter(team=team, user=user).exists():
+    if not is_member(user=user, team=team):
         raise DomainError(f"Only members of {team.name} can change its postmortems.")
 
 

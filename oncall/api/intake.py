@@ -253,7 +253,10 @@ def receive_alerts(request: Request, public_id: str) -> Response:
         items = intake_formats.parse(integration.kind, body)
     except intake_formats.ParseError as exc:
         return _refuse(400, exc.reason)
-    result = services.alert_ingest(integration=integration, items=items, now=now)
+    try:
+        result = services.alert_ingest(integration=integration, items=items, now=now)
+    except services.IntegrationDisabled as exc:
+        return _refuse(410, exc.message)
     logger.info("Alert intake for integration %s: %s", integration.public_id, result.as_dict())
     return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
 

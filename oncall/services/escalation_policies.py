@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from config.errors import DomainError
 from oncall.models import EscalationPolicy, EscalationStep, Layer, Membership, Service, StepTarget, Team, User
+from oncall.selectors import is_manager
 from oncall.services.paging import DEFAULT_POLICY_NAME
 
 MAX_STEPS = 20
@@ -45,7 +46,7 @@ class StepInput:
 
 
 def _require_manager(*, team: Team, by: User) -> None:
-    if not Membership.objects.filter(team=team, user=by, role=Membership.Role.MANAGER).exists():
+    if not is_manager(user=by, team=team):
         raise DomainError(f"Only managers of {team.name} can change its escalation policies.")
 
 

@@ -14,7 +14,6 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass, field
@@ -26,17 +25,20 @@ from django.utils import timezone
 
 from config.errors import ConflictError, DomainError
 from oncall.intake_formats import RESOLVE, AlertItem
-from oncall.models import Alert, Integration, Membership, Service, User
+from oncall.models import Alert, Integration, Service, User
+from oncall.selectors import is_manager
 from oncall.services import paging
+from oncall.services.teams import secret_digest
 
 KEY_PREFIX = "fli_"
 SHOWN_PREFIX_LENGTH = 10
 DEFAULT_RATE_LIMIT_PER_MINUTE = 120
 
 
-def _digest(raw: str) -> str:
-    # Keys are 240 random bits, so a fast hash is enough: nothing to brute-force.
-    return hashlib.sha256(raw.encode()).hexdigest()
+class IntegrationDisabled(ConflictError):
+    """The integration was disabled; the intake answers 410."""
+
+    status_code = 410
 
 
 def _new_key() -> str:
@@ -44,8 +46,7 @@ def _new_key() -> str:
 
 
 def _require_manager(*, service: Service, by: User) -> None:
-    is_manager = Membership.objects.filter(team_id=service.team_id, user=by, role=Membership.Role.MANAGER).exists()
-    if not is_manager:
+    if not is_manager(user=by, team=service.team_id):
         raise DomainError("Only managers of the service's team can change its integrations.")
 
 
@@ -85,7 +86,7 @@ def integration_create(
         kind=kind,
         rate_limit_per_minute=rate_limit_per_minute,
         key_prefix=raw[:SHOWN_PREFIX_LENGTH],
-        key_digest=_digest(raw),
+        key_digest=secret_digest(raw),
         created_by=by,
     )
     _validated(integration)
@@ -119,7 +120,7 @@ def integration_rotate_key(
     """Replaces the key at once (the old one stops working) and returns the new one, to show once."""
     _require_manager(service=integration.service, by=by)
     raw = _new_key()
-    integration.key_prefix, integration.key_digest = raw[:SHOWN_PREFIX_LENGTH], _digest(raw)
+    integration.key_prefix, integration.key_digest = raw[:SHOWN_PREFIX_LENGTH], secret_digest(raw)
     integration.key_rotated_at = now or timezone.now()
     integration.save(update_fields=["key_prefix", "key_digest", "key_rotated_at"])
     return integration, raw
@@ -156,7 +157,7 @@ def integration_delete(*, integration: Integration, by: User) -> None:
 
 def integration_key_matches(*, integration: Integration, raw: str) -> bool:
     """Constant-time check of a presented key against the stored digest."""
-    return hmac.compare_digest(_digest(raw), integration.key_digest)
+    return hmac.compare_digest(secret_digest(raw), integration.key_digest)
 
 
 # --- intake ------------------------------------------------------------------------------
@@ -231,6 +232,9 @@ def alert_ingest(*, integration: Integration, items: list[AlertItem], now: datet
     # The integration's row lock serializes concurrent posts of one integration, so fifty
     # identical alerts make one alert; the partial unique constraint is the backstop.
     locked = Integration.objects.select_for_update(of=("self",)).select_related("service__team").get(pk=integration.pk)
+    # Checked under the lock: a disable that commits while a post is in flight wins.
+    if locked.disabled_at is not None:
+        raise IntegrationDisabled("This integration is disabled; a manager of the service can enable it.")
     result = IngestResult()
     for item in items:
         alert = _open_alert(locked, item.dedup_key)

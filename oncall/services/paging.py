@@ -67,7 +67,11 @@ def target_label(target: StepTarget) -> str:
 
 def policy_spec(*, policy: EscalationPolicy, source: str = rules.SOURCE_SERVICE) -> rules.PolicySpec:
     """The policy as plain values, ready to freeze into a page."""
-    steps = policy.steps.order_by("position").prefetch_related("targets__layer__schedule", "targets__user")
+    if "steps" in getattr(policy, "_prefetched_objects_cache", {}):
+        # Lists prefetch steps and targets for all policies at once; reuse them.
+        steps = sorted(policy.steps.all(), key=lambda step: step.position)
+    else:
+        steps = list(policy.steps.order_by("position").prefetch_related("targets__layer__schedule", "targets__user"))
     return rules.PolicySpec(
         policy_id=policy.pk,
         name=policy.name,

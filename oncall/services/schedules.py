@@ -18,6 +18,7 @@ from config.errors import ConflictError, DomainError
 from oncall.models import Layer, LayerParticipant, Membership, Override, Schedule, SwapRequest, Team, User
 from oncall.models.notifications import Event
 from oncall.models.teams import new_feed_secret
+from oncall.selectors import is_manager, is_member
 from oncall.services.notifications import notify_user
 
 # Overrides and swaps further ahead than this are almost always a typo in the year.
@@ -25,12 +26,12 @@ HORIZON = dt.timedelta(days=400)
 
 
 def _require_manager(*, team: Team, by: User) -> None:
-    if not Membership.objects.filter(team=team, user=by, role=Membership.Role.MANAGER).exists():
+    if not is_manager(user=by, team=team):
         raise DomainError(f"Only managers of {team.name} can change its schedules.")
 
 
 def _require_member(*, team: Team, user: User, what: str) -> None:
-    if not Membership.objects.filter(team=team, user=user).exists():
+    if not is_member(user=user, team=team):
         raise DomainError(f"{user} is not a member of {team.name}, so cannot {what}.", field="user")
 
 

@@ -102,8 +102,11 @@ def service_update(*, service: Service, by: User, now: datetime | None = None, *
     return service
 
 
-def _digest(raw: str) -> str:
-    # Tokens are 240 random bits, so a fast hash is enough: nothing to brute-force.
+def secret_digest(raw: str) -> str:
+    """How API tokens and integration keys are stored.
+
+    They are 240 random bits, so a fast hash is enough: nothing to brute-force.
+    """
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -116,7 +119,7 @@ def token_create(*, user: User, name: str, team: Team | None = None) -> tuple[Ap
     if team is not None and not Membership.objects.filter(team=team, user=user).exists():
         raise DomainError("You can only scope a token to a team you belong to.", field="team")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(30)
-    token = ApiToken.objects.create(user=user, team=team, name=name[:100], prefix=raw[:10], digest=_digest(raw))
+    token = ApiToken.objects.create(user=user, team=team, name=name[:100], prefix=raw[:10], digest=secret_digest(raw))
     return token, raw
 
 
@@ -133,7 +136,9 @@ def token_authenticate(*, raw: str, now: datetime | None = None) -> ApiToken | N
     """The active token for this clear text, with its user, or None. Records the use."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = ApiToken.objects.active().select_related("user").filter(digest=_digest(raw), user__is_active=True).first()
+    token = (
+        ApiToken.objects.active().select_related("user").filter(digest=secret_digest(raw), user__is_active=True).first()
+    )
     if token is None:
         return None
     now = now or timezone.now()

@@ -78,10 +78,10 @@ def notification_rules_save(request: HttpRequest) -> HttpResponse:
 def _team_for_webhooks(request: HttpRequest, slug: str, *, write: bool) -> tuple[Team, bool]:
     """The team (404 unless the user belongs to it) and whether they manage it (403 to write otherwise)."""
     team = selectors.team_get_for_user(user=request.user, slug=slug)
-    is_manager = notes.is_team_manager(user=request.user, team=team)
-    if write and not is_manager:
+    manages = selectors.is_manager(user=request.user, team=team)
+    if write and not manages:
         raise PermissionDenied(f"Only managers of {team.name} can change its webhooks.")
-    return team, is_manager
+    return team, manages
 
 
 @require_http_methods(["GET", "POST"])

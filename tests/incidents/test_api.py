@@ -9,6 +9,8 @@ from rest_framework.test import APIClient
 
 from incidents import services
 from incidents.models import Incident
+from oncall.services.teams import token_create
+from tests.factories import MembershipFactory
 
 
 @pytest.fixture
@@ -120,3 +122,14 @@ def test_the_list_endpoint_costs_the_same_for_5_and_50(api, bob, team_a, alice, 
     for n in range(45):
         services.incident_declare(team=team_a, title=f"B{n}", severity=2, by=alice, services=[service_a])
     assert _queries(api) == few
+
+
+def test_a_team_scoped_token_declares_only_in_its_team(bob, team_a, team_b):
+    MembershipFactory(user=bob, team=team_b)
+    _token, raw = token_create(user=bob, name="payments bot", team=team_a)
+    api = APIClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    other = api.post("/api/v1/incidents/", {"team": "web", "title": "x", "severity": 3}, format="json")
+    assert other.status_code == 400 and "team" in other.json()
+    own = api.post("/api/v1/incidents/", {"team": "payments", "title": "x", "severity": 3}, format="json")
+    assert own.status_code == 201
+    assert list(Incident.objects.values_list("team__slug", flat=True)) == ["payments"]

@@ -146,3 +146,12 @@ def test_an_integration_with_alerts_cannot_be_deleted(integration, alice):
     with pytest.raises(ConflictError, match="Disable it instead"):
         integration_delete(integration=integration, by=alice)
     assert Integration.objects.filter(pk=integration.pk).exists()
+
+
+def test_ingest_into_an_integration_disabled_meanwhile_stores_and_pages_nothing(integration, alice):
+    # The view checked `is_active` on its own copy; the service checks again under the row lock.
+    stale_copy = Integration.objects.get(pk=integration.pk)
+    Integration.objects.filter(pk=integration.pk).update(disabled_at=T0)
+    with pytest.raises(ConflictError, match="disabled"):
+        alert_ingest(integration=stale_copy, items=[item()], now=T0)
+    assert not Alert.objects.exists() and not Page.objects.exists()

@@ -8,6 +8,8 @@ import re
 import pytest
 import time_machine
 from django.core import signing
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from oncall import links
@@ -15,7 +17,7 @@ from oncall.models import EscalationPolicy, Notification, Page, PageEvent, Servi
 from oncall.models.notifications import Event
 from oncall.services import paging
 from tests.factories import UserFactory
-from tests.oncall.paging_fixtures import T0, layers, make_alert, minutes, payments_schedule, three_step_policy
+from tests.oncall.paging_fixtures import T0, add_step, layers, make_alert, minutes, payments_schedule, three_step_policy
 
 pytestmark = pytest.mark.django_db
 NOW = T0 + minutes(1)
@@ -376,3 +378,20 @@ def test_the_admin_index_shows_stalled_pages(client, page):
     assert listing.status_code == 200 and listing.context["cl"].result_count == 1
     detail = client.get(reverse("admin:oncall_page_change", args=[page.pk]))
     assert detail.status_code == 200 and b"Escalation stalled" in detail.content
+
+
+def _policy_list_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("oncall:policy-list", args=["payments"])).status_code == 200
+    return len(queries)
+
+
+def test_policy_list_costs_the_same_queries_for_one_and_three_policies(client, bob, policy, team_a, schedule):
+    client.force_login(bob)
+    one = _policy_list_queries(client)
+    primary, secondary = layers(schedule)
+    for n in range(2):
+        extra = EscalationPolicy.objects.create(team=team_a, name=f"Extra {n}")
+        add_step(extra, ("layer", primary), wait=5)
+        add_step(extra, ("layer", secondary), ("managers", None), wait=10)
+    assert _policy_list_queries(client) == one

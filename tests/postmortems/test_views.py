@@ -205,3 +205,19 @@ def test_the_timeline_is_shown_in_the_readers_zone(client, bob, postmortem):
     client.force_login(bob)
     page = client.get(postmortem.get_absolute_url()).content.decode()
     assert f"{declared:%H:%M}</time> Declared as SEV-1" in page
+
+
+def test_open_fixes_of_a_restricted_earlier_incident_stay_hidden_from_other_teams(
+    client, alice, charlie, team_a, service_a
+):
+    secret = incidents.incident_declare(
+        team=team_a, title="Key leaked", severity=1, by=alice, services=[service_a], is_restricted=True
+    )
+    incidents.incident_resolve(incident=secret, by=alice, reason="Rotated")
+    earlier = services.postmortem_create(incident=secret)
+    services.action_item_create(postmortem=earlier, by=alice, title="Rotate keys automatically every week")
+    again = incidents.incident_declare(team=team_a, title="Payments slow", severity=3, by=alice, services=[service_a])
+    client.force_login(charlie)
+    assert "Rotate keys automatically" not in client.get(again.get_absolute_url()).content.decode()
+    client.force_login(alice)
+    assert "Rotate keys automatically" in client.get(again.get_absolute_url()).content.decode()
