@@ -164,21 +164,29 @@ def team_load(*, team: Team, now: datetime) -> dict[int, tuple[float, float]]:
     return rules.load_by_user(shifts, team.time_zone)
 
 
-def swap_suggested_takers(*, swap: SwapRequest, now: datetime) -> list[User]:
-    """Teammates who could cover, fairest first: least after-hours, then least on-call time."""
-    team = swap.layer.schedule.team
-    members = list(
-        User.objects.filter(memberships__team=team, is_active=True).exclude(pk=swap.requester_id).order_by("pk")
-    )
-    order = rules.fairest_takers([m.pk for m in members], team_load(team=team, now=now))
-    by_id = {m.pk: m for m in members}
-    return [by_id[i] for i in order]
+def swap_suggested_takers(*, swaps: Iterable[SwapRequest], now: datetime) -> dict[int, list[User]]:
+    """Swap id → teammates who could cover, fairest first (least after-hours, then least on-call time).
+
+    The 90-day load is computed once per team, however many requests are open.
+    """
+    swaps = list(swaps)
+    found: dict[int, list[User]] = {}
+    loads: dict[int, dict[int, tuple[float, float]]] = {}
+    members: dict[int, list[User]] = {}
+    for swap in swaps:
+        team = swap.layer.schedule.team
+        if team.pk not in loads:
+            loads[team.pk] = team_load(team=team, now=now)
+            members[team.pk] = list(User.objects.filter(memberships__team=team, is_active=True).order_by("pk"))
+        candidates = {m.pk: m for m in members[team.pk] if m.pk != swap.requester_id}
+        found[swap.pk] = [candidates[i] for i in rules.fairest_takers(list(candidates), loads[team.pk])]
+    return found
 
 
 def open_swap_requests(*, schedules: Iterable[Schedule], now: datetime) -> QuerySet[SwapRequest]:
     return (
         SwapRequest.objects.filter(layer__schedule__in=list(schedules), status=SwapRequest.Status.OPEN, end_at__gt=now)
-        .select_related("layer__schedule", "requester")
+        .select_related("layer__schedule__team", "requester")
         .order_by("start_at")
     )
 

@@ -119,6 +119,7 @@ def _render_schedule(
     now = timezone.now()
     can_choose = sched.is_manager(user=request.user, team=schedule.team)
     swaps = list(sched.open_swap_requests(schedules=[schedule], now=now))
+    takers = sched.swap_suggested_takers(swaps=swaps, now=now)
     context = {
         "schedule": schedule,
         "team": schedule.team,
@@ -127,7 +128,7 @@ def _render_schedule(
         "on_call": sched.on_call_now(schedules=[schedule], at=now),
         "calendar": _schedule_calendar(schedule, now),
         "overrides": sched.upcoming_overrides(schedule=schedule, now=now),
-        "swaps": [(swap, sched.swap_suggested_takers(swap=swap, now=now)[:3]) for swap in swaps],
+        "swaps": [(swap, takers[swap.pk][:3]) for swap in swaps],
         "override_form": override_form or OverrideForm(schedule=schedule, user=request.user, can_choose=can_choose),
         "swap_form": swap_form or SwapRequestForm(schedule=schedule, user=request.user, can_choose=can_choose),
         "feed_url": request.build_absolute_uri(reverse("oncall:schedule-feed", args=[schedule.feed_secret])),

@@ -187,7 +187,7 @@ def test_fairest_takers_are_those_with_the_least_recent_load(schedule, primary, 
         layer=primary, requester=alice, start_at=utc(2027, 1, 26, 9), end_at=utc(2027, 1, 27, 9), by=alice, now=NOW
     )
     later = utc(2027, 1, 18, 9)  # two full weeks done
-    ranked = sched.swap_suggested_takers(swap=swap, now=later)
+    ranked = sched.swap_suggested_takers(swaps=[swap], now=later)[swap.pk]
     assert [u.username for u in ranked] == ["carol", "bob"]
 
 

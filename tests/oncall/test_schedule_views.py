@@ -4,6 +4,8 @@ from bisect import bisect_right
 import icalendar
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -313,3 +315,25 @@ def test_my_shifts_are_shown_in_my_own_time_zone(client, bob, schedule, at_now):
     content = client.get(reverse("oncall:my-shifts")).content.decode()
     # bob's primary week ends Monday 2027-01-18 09:00 Berlin = 03:00 New York.
     assert "Mon 18 Jan 03:00" in content
+
+
+def _detail_queries(client, schedule) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("oncall:schedule-detail", args=[schedule.slug])).status_code == 200
+    return len(queries)
+
+
+def test_schedule_page_costs_the_same_queries_for_one_and_three_cover_requests(
+    client, bob, alice, carol, schedule, at_now
+):
+    primary = schedule.layers.get(position=1)
+    services.swap_request_create(
+        layer=primary, requester=bob, start_at=utc(2027, 1, 20, 9), end_at=utc(2027, 1, 20, 17), by=bob, now=NOW
+    )
+    client.force_login(bob)
+    one = _detail_queries(client, schedule)
+    for day in (21, 22):
+        services.swap_request_create(
+            layer=primary, requester=bob, start_at=utc(2027, 1, day, 9), end_at=utc(2027, 1, day, 17), by=bob, now=NOW
+        )
+    assert _detail_queries(client, schedule) == one
