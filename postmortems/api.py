@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from incidents.selectors import incident_get_for_user
+from oncall.api.teams import _token
 from oncall.models import User
 from postmortems import selectors, services
 from postmortems.models import ActionItem, ContributingFactor, Postmortem
@@ -72,7 +73,9 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     lookup_value_regex = r"\d+"
 
     def get_queryset(self) -> QuerySet[Postmortem]:
-        found = selectors.postmortem_list_visible(user=self.request.user).prefetch_related("reviewers", "factors")
+        found = selectors.postmortem_list_visible(user=self.request.user, token=_token(self.request)).prefetch_related(
+            "reviewers", "factors"
+        )
         if self.request.query_params.get("overdue") == "true":
             found = found.filter(overdue_since__isnull=False).exclude(status=Postmortem.Status.PUBLISHED)
         if self.request.query_params.get("owner") == "me":
@@ -84,14 +87,18 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return found
 
     def get_object(self) -> Postmortem:
-        return selectors.postmortem_get_for_user(user=self.request.user, number=int(self.kwargs["incident"]))
+        return selectors.postmortem_get_for_user(
+            user=self.request.user, number=int(self.kwargs["incident"]), token=_token(self.request)
+        )
 
     @extend_schema(request=CreateSerializer, responses=PostmortemSerializer)
     def create(self, request: Request) -> Response:
         """Opens the postmortem of any incident on demand (SEV-1/2 get one when resolved)."""
         body = CreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        incident = incident_get_for_user(user=request.user, number=body.validated_data["incident"])
+        incident = incident_get_for_user(
+            user=request.user, number=body.validated_data["incident"], token=_token(request)
+        )
         postmortem = services.postmortem_create(incident=incident, by=request.user)
         return Response(self.get_serializer(postmortem).data, status=status.HTTP_201_CREATED)
 
@@ -190,7 +197,10 @@ class ActionItemViewSet(
 
     def get_queryset(self) -> QuerySet[ActionItem]:
         return selectors.action_items_filtered(
-            user=self.request.user, params=self.request.query_params, today=timezone.localdate()
+            user=self.request.user,
+            params=self.request.query_params,
+            today=timezone.localdate(),
+            token=_token(self.request),
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -198,7 +208,7 @@ class ActionItemViewSet(
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         number = data.pop("postmortem")["incident"]["number"]
-        postmortem = selectors.postmortem_get_for_user(user=request.user, number=number)
+        postmortem = selectors.postmortem_get_for_user(user=request.user, number=number, token=_token(request))
         item = services.action_item_create(postmortem=postmortem, by=request.user, **data)
         return Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED)
 

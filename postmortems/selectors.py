@@ -9,39 +9,46 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from incidents.selectors import incident_list_visible
-from oncall.models import Membership, Team, User
+from oncall.models import ApiToken, Membership, Team, User
+from oncall.selectors import team_ids_for_user
 from postmortems.models import ActionItem, Postmortem
 
 
-def postmortem_list_visible(*, user: User) -> QuerySet[Postmortem]:
+def postmortem_list_visible(*, user: User, token: ApiToken | None = None) -> QuerySet[Postmortem]:
+    """Postmortems of the incidents the user (or the team-scoped token) may see."""
+    visible = incident_list_visible(user=user, token=token).order_by().values("pk")
     return (
-        Postmortem.objects.filter(incident__in=incident_list_visible(user=user).order_by().values("pk"))
+        Postmortem.objects.filter(incident__in=visible)
         .select_related("incident", "team", "owner")
         .order_by("-created_at")
     )
 
 
-def postmortem_get_for_user(*, user: User, number: int) -> Postmortem:
-    postmortem = postmortem_list_visible(user=user).filter(incident__number=number).first()
+def postmortem_get_for_user(*, user: User, number: int, token: ApiToken | None = None) -> Postmortem:
+    postmortem = postmortem_list_visible(user=user, token=token).filter(incident__number=number).first()
     if postmortem is None:
         raise Http404("No such postmortem.")
     return postmortem
 
 
-def action_items_for_user(*, user: User) -> QuerySet[ActionItem]:
-    """Items of the user's teams, and any item they own."""
-    teams = Membership.objects.filter(user=user).values("team")
+def action_items_for_user(*, user: User, token: ApiToken | None = None) -> QuerySet[ActionItem]:
+    """Items of the user's teams, and any item they own; only the token's team for a team-scoped token."""
+    scope = Q(team__in=team_ids_for_user(user=user)) | Q(owner=user)
+    if token is not None and token.team_id is not None:
+        scope = Q(team_id=token.team_id)
     return (
-        ActionItem.objects.filter(Q(team__in=teams) | Q(owner=user))
+        ActionItem.objects.filter(scope)
         .select_related("team", "owner", "postmortem__incident")
         .order_by("due_date", "priority", "pk")
     )
 
 
-def action_items_filtered(*, user: User, params: Mapping[str, str], today: dt.date) -> QuerySet[ActionItem]:
+def action_items_filtered(
+    *, user: User, params: Mapping[str, str], today: dt.date, token: ApiToken | None = None
+) -> QuerySet[ActionItem]:
     """The action item list's filters, shared by the page and the API: owner (`me` or a username),
     overdue, team, status, priority."""
-    found = action_items_for_user(user=user)
+    found = action_items_for_user(user=user, token=token)
     owner = params.get("owner")
     if owner:
         found = found.filter(owner=user) if owner == "me" else found.filter(owner__username=owner)

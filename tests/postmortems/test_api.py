@@ -9,8 +9,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from incidents import services as incidents
+from oncall.services.teams import token_create
 from postmortems import services
 from postmortems.models import ActionItem
+from tests.factories import MembershipFactory
 
 
 @pytest.fixture
@@ -94,3 +96,17 @@ def test_reassign_is_for_managers(api, alice, bob, postmortem):
     assert api.post("/api/v1/action-items/reassign/", {"items": [item.pk], "owner": "bob"}, format="json").json() == {
         "reassigned": 1
     }
+
+
+def test_a_team_scoped_token_sees_only_its_teams_postmortems_and_items(alice, team_b, charlie, postmortem):
+    services.action_item_create(postmortem=postmortem, by=alice, title="Alert on DB pool above 80%", owner=alice)
+    MembershipFactory(user=alice, team=team_b)
+    web = incidents.incident_declare(team=team_b, title="Web down", severity=2, by=charlie)
+    incidents.incident_resolve(incident=web, by=charlie, reason="Fixed")
+    web_postmortem = services.postmortem_create(incident=web)
+    services.action_item_create(postmortem=web_postmortem, by=charlie, title="Add a web canary check", owner=charlie)
+    _token, raw = token_create(user=alice, name="web bot", team=team_b)
+    api = APIClient(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert [p["incident"] for p in api.get("/api/v1/postmortems/").json()["results"]] == [web.number]
+    assert api.get(f"/api/v1/postmortems/{postmortem.incident.number}/").status_code == 404
+    assert [i["title"] for i in api.get("/api/v1/action-items/").json()["results"]] == ["Add a web canary check"]
