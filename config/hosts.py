@@ -24,12 +24,13 @@ def is_status_host(host: str) -> bool:
     return name == status or name.endswith("." + status)
 
 
-def status_url(path: str = "/", *, scheme: str | None = None, port: str | None = None) -> str:
-    """Absolute URL of a path on the status host, for links from the portal and mail."""
+def status_url(path: str = "/", *, scheme: str | None = None, port: str | None = None, host: str | None = None) -> str:
+    """Absolute URL of a path on the status host (or one page's host), for links from the portal and mail."""
     scheme = scheme or settings.SITE_URL.split("://", 1)[0]
     site_port = settings.SITE_URL.split("://", 1)[1].partition("/")[0].rpartition(":")[2]
     port = port if port is not None else (site_port if site_port.isdigit() else "")
-    netloc = f"{settings.STATUS_HOST}:{port}" if port else settings.STATUS_HOST
+    host = host or settings.STATUS_HOST
+    netloc = f"{host}:{port}" if port else host
     return f"{scheme}://{netloc}{path}"
 
 

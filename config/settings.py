@@ -109,6 +109,16 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("REDIS_URL", default="locmemcache://fireline")}
+# Published status page snapshots, shared by every web process: Redis when configured,
+# else files under var/ (embedded mode runs the web server and the worker as two processes).
+CACHES["status"] = (
+    {**env.cache_url("REDIS_URL"), "KEY_PREFIX": "fireline"}
+    if env.str("REDIS_URL", default="")
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "status-cache"),
+    }
+)
 # Alert intake: rate-limit counters live in Redis (atomic across processes) when a URL is
 # set, else in the cache above (per process in embedded mode). Bodies above the cap get 413.
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -259,6 +269,10 @@ FIRELINE_PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "postmortem deadlines": {"task": "postmortems.tasks.enforce_postmortem_deadlines", "every_seconds": 300},
     "action item deadlines": {"task": "postmortems.tasks.enforce_action_item_deadlines", "every_seconds": 3600},
     "manager digests": {"task": "postmortems.tasks.send_manager_digests", "every_seconds": 3600},
+    "maintenance windows": {"task": "statuspage.tasks.move_maintenance_windows", "every_seconds": 60},
+    "customer notice guard": {"task": "statuspage.tasks.guard_customer_notices", "every_seconds": 60},
+    "stale components": {"task": "statuspage.tasks.flag_stale_components", "every_seconds": 300},
+    "republish status pages": {"task": "statuspage.tasks.republish_status_pages", "every_seconds": 900},
 }
 
 LOGGING = {

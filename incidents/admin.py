@@ -9,7 +9,7 @@ from incidents.models import Incident, IncidentUpdate, RoleAssignment, SeverityP
 class SeverityPolicyAdmin(admin.ModelAdmin):
     list_display = [
         "team", "level", "name", "update_every_minutes", "commander_required", "customer_notice_required",
-        "postmortem_required", "watch_minutes",
+        "customer_notice_within_minutes", "postmortem_required", "watch_minutes",
     ]  # fmt: skip
     list_filter = ["team", "level"]
     ordering = ["team__name", "level"]

@@ -36,6 +36,12 @@ class SeverityPolicy(models.Model):
     commander_required = models.BooleanField(default=False)
     commander_recommended = models.BooleanField(default=False)
     customer_notice_required = models.BooleanField(default=False)
+    customer_notice_within_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="A required public notice missing this long after declaration alerts the IC and comms lead.",
+    )
     postmortem_required = models.BooleanField(default=False)
     postmortem_due_hours = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="Hours after resolution; or use business days."

@@ -76,6 +76,13 @@ def _log(
     )
 
 
+def timeline_record(
+    *, incident: Incident, kind: str, text: str, by: User | None, now: dt.datetime, **data: object
+) -> TimelineEntry:
+    """For other apps that act on an incident (a customer notice was published): one entry."""
+    return _log(incident, kind, text, by=by, now=now, **data)
+
+
 def _require_member(team: Team, user: User, what: str) -> None:
     if not is_member(user=user, team=team):
         raise DomainError(f"{user} is not a member of {team.name}, so cannot {what}.")

@@ -79,6 +79,8 @@ def destination_of(notification: Notification) -> Destination:
     if hook is not None:
         kind = ContactMethod.Kind.SLACK if hook.format == TeamWebhook.Format.SLACK else ContactMethod.Kind.WEBHOOK
         return Destination(kind=kind, address=hook.url, secret=hook.secret)
+    if notification.email_address:
+        return Destination(kind=ContactMethod.Kind.EMAIL, address=notification.email_address)
     # The fallback for a person with no rule for this event: their account address.
     email = notification.recipient.email if notification.recipient else ""
     return Destination(kind=ContactMethod.Kind.EMAIL, address=email)
@@ -122,7 +124,7 @@ class EmailChannel(Channel):
             body=_email_body(notification),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[address],
-            headers={"X-Fireline-Event-Id": notification.dedup_key},
+            headers={"X-Fireline-Event-Id": notification.dedup_key, **_list_headers(notification)},
             connection=get_connection(timeout=timeout),
         )
         try:
@@ -133,7 +135,18 @@ class EmailChannel(Channel):
             raise TransportError(f"Mail not sent: {type(exc).__name__}: {exc}") from exc
 
 
+def _list_headers(notification: Notification) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe, for mail to people who have no account to manage it in."""
+    url = notification.payload.get("unsubscribe_url")
+    if not url:
+        return {}
+    return {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+
+
 def _email_body(notification: Notification) -> str:
+    if notification.email_address:
+        # Subscribers have no settings page; their message carries its own footer.
+        return notification.body
     settings_url = settings.SITE_URL + reverse("oncall:notification-settings")
     return f"{notification.body}\n\n--\nChoose what reaches you and where: {settings_url}\n"
 

@@ -42,6 +42,9 @@ class Event(models.TextChoices):
     ACTION_ITEM_DUE = "action_item_due", "An action item you own is due"
     ACTION_ITEM_OVERDUE = "action_item_overdue", "An action item is overdue"
     MANAGER_DIGEST = "manager_digest", "Weekly digest of overdue postmortems and action items (managers)"
+    CUSTOMER_NOTICE_MISSING = "customer_notice_missing", "A serious incident has no public notice yet"
+    COMPONENT_STALE = "component_stale", "A status page component may be stale"
+    STATUS_SUBSCRIPTION = "status_subscription", "Status page subscribers (confirmations and notices)"
 
 
 class ContactMethod(models.Model):
@@ -139,6 +142,8 @@ class Notification(models.Model):
     webhook = models.ForeignKey(
         TeamWebhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
     )
+    # A bare address with no account behind it: status page subscribers.
+    email_address = models.EmailField(blank=True)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     payload = models.JSONField(default=dict, blank=True)

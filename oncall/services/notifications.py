@@ -158,6 +158,52 @@ def notify_team(
     return [row for row in rows if row is not None]
 
 
+@transaction.atomic
+def notify_addresses(
+    *,
+    messages: list[tuple[str, str, str, dict]],
+    event: str,
+    dedup_key: str,
+    subject: str,
+    now: datetime | None = None,
+) -> int:
+    """Writes one row per (address, key part, body, payload) for people without an account.
+
+    Status page subscribers can number in the thousands, so rows are written in bulk;
+    a repeat call skips keys that exist. Returns the number of rows written.
+    """
+    _check_event(event)
+    now = now or timezone.now()
+    rows = [
+        Notification(
+            dedup_key=f"{dedup_key}:{part}{FALLBACK_SUFFIX}",
+            event=event,
+            email_address=address,
+            subject=subject[:200],
+            body=body,
+            payload=payload,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for address, part, body, payload in messages
+    ]
+    keys = [row.dedup_key for row in rows]
+    existing = set(Notification.objects.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+    new = [row for row in rows if row.dedup_key not in existing]
+    Notification.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+    new_keys = [row.dedup_key for row in new]
+    transaction.on_commit(lambda: _enqueue_keys(new_keys))
+    return len(new)
+
+
+def _enqueue_keys(keys: list[str]) -> None:
+    # bulk_create with ignore_conflicts returns no ids; read them back after commit.
+    for start in range(0, len(keys), 500):
+        ids = Notification.objects.filter(dedup_key__in=keys[start : start + 500], status=Notification.Status.PENDING)
+        for notification_id in ids.values_list("pk", flat=True):
+            _enqueue(notification_id)
+
+
 # --- delivering ------------------------------------------------------------------------
 
 

@@ -1,0 +1,136 @@
+"""Publish on write: render every public document of a page once and store the snapshot.
+
+Services call `publish_on_commit(page)`; however many changes a transaction makes, the
+page is rendered once after it commits. Renders of one page are serialised by a row lock
+on the page, and each reads the data after taking the lock, so a slow older render can
+never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from zoneinfo import ZoneInfo
+
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import feedgenerator, timezone
+
+from config.hosts import status_url
+from statuspage import snapshots, v2
+from statuspage.models import PublishedSnapshot, StatusPage
+from statuspage.selectors import FEED_SIZE, RECENT_DAYS, PublicView, public_view
+
+logger = logging.getLogger(__name__)
+HTML = "text/html; charset=utf-8"
+JSON = "application/json"
+_pending = threading.local()
+
+
+def publish_on_commit(page: StatusPage) -> None:
+    pending: set[int] = _pending.__dict__.setdefault("pages", set())
+    if page.pk in pending:
+        return
+    pending.add(page.pk)
+
+    def run() -> None:
+        pending.discard(page.pk)
+        page_publish(page_id=page.pk)
+
+    transaction.on_commit(run)
+
+
+def page_publish(*, page_id: int, now: dt.datetime | None = None) -> str:
+    """Renders and stores the page's snapshot; returns its version."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        page = StatusPage.objects.select_for_update().get(pk=page_id)
+        documents = render_documents(public_view(page=page, now=now))
+        version = snapshots.new_version()
+        PublishedSnapshot.objects.update_or_create(
+            page=page,
+            defaults={
+                "host": page.host,
+                "version": version,
+                "bundle": snapshots.encode(documents),
+                "published_at": now,
+            },
+        )
+        snapshots.store(page.host, version, documents)
+    logger.info("Published %s (%d documents, version %s).", page.host, len(documents), version)
+    return version
+
+
+def snapshot_refill(host: str) -> bool:
+    """After a cache loss: put the last stored snapshot back without rendering. One query."""
+    stored = PublishedSnapshot.objects.filter(host=host).first()
+    if stored is None:
+        return False
+    snapshots.store(host, stored.version, snapshots.decode(bytes(stored.bundle)))
+    return True
+
+
+def publish_all(*, now: dt.datetime | None = None) -> int:
+    """Re-renders every page: the uptime bars roll over at midnight and upcoming windows come near."""
+    ids = list(StatusPage.objects.values_list("pk", flat=True))
+    for page_id in ids:
+        page_publish(page_id=page_id, now=now)
+    return len(ids)
+
+
+# --- rendering -----------------------------------------------------------------------------
+
+
+def _html(template: str, view: PublicView, **context: object) -> snapshots.Document:
+    with timezone.override(view.zone):
+        body = render_to_string(f"statuspage/public/{template}", {"view": view, "page": view.page, **context})
+    return snapshots.make_document(body.encode(), HTML, status=404 if template == "404.html" else 200)
+
+
+def render_documents(view: PublicView) -> dict[str, snapshots.Document]:
+    documents = {
+        "/": _html("home.html", view, recent=view.notices_by_day(RECENT_DAYS)),
+        "/history": _html("history.html", view, months=view.months()),
+        "/404": _html("404.html", view),
+        "/history.rss": _feed(view, feedgenerator.Rss201rev2Feed),
+        "/history.atom": _feed(view, feedgenerator.Atom1Feed),
+    }
+    for month, notices in view.months():
+        documents[f"/history/{month}"] = _html("month.html", view, month=month, notices=notices)
+    for notice in view.notices:
+        documents[f"/incidents/{notice.public_id}"] = _html("notice.html", view, notice=notice)
+    for path, doc in v2.documents(view).items():
+        documents[path] = snapshots.make_document(v2.encode(doc), JSON)
+    return documents
+
+
+def _feed(view: PublicView, kind: type[feedgenerator.SyndicationFeed]) -> snapshots.Document:
+    page = view.page
+    feed = kind(
+        title=f"{page.name} status",
+        link=status_url("/", host=page.host),
+        description=f"Incidents and maintenance on {page.name}",
+        language="en",
+        feed_url=status_url("/history.atom" if kind is feedgenerator.Atom1Feed else "/history.rss", host=page.host),
+    )
+    zone = ZoneInfo(page.time_zone)
+    for notice in view.notices[:FEED_SIZE]:
+        updates = list(notice.updates.all())
+        feed.add_item(
+            title=notice.title,
+            link=status_url(f"/incidents/{notice.public_id}", host=page.host),
+            unique_id=status_url(f"/incidents/{notice.public_id}", host=page.host),
+            # Plain text: feedgenerator escapes it, so nothing a publisher typed becomes markup.
+            description="\n\n".join(
+                f"{u.get_status_display()} ({u.created_at.astimezone(zone):%d %b %H:%M %Z}): {u.body}" for u in updates
+            ),
+            pubdate=notice.created_at,
+            updateddate=notice.updated_at,
+        )
+    content_type = (
+        "application/atom+xml; charset=utf-8"
+        if kind is feedgenerator.Atom1Feed
+        else ("application/rss+xml; charset=utf-8")
+    )
+    return snapshots.make_document(feed.writeString("utf-8").encode(), content_type)
