@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
@@ -25,19 +24,24 @@ from statuspage.selectors import FEED_SIZE, RECENT_DAYS, PublicView, public_view
 logger = logging.getLogger(__name__)
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
-_pending = threading.local()
+PUBLISH_MARK = "statuspage_publish"
 
 
 def publish_on_commit(page: StatusPage) -> None:
-    pending: set[int] = _pending.__dict__.setdefault("pages", set())
-    if page.pk in pending:
-        return
-    pending.add(page.pk)
+    """Renders the page once after the current transaction commits, however often it is asked."""
+    key = (PUBLISH_MARK, page.pk)
+    connection = transaction.get_connection()
+    open_savepoints = set(connection.savepoint_ids)
+    # A publish already queued by this block or one enclosing it will see this change too.
+    # Queued callbacks go away with a rollback, so nothing is skipped for a change that stays.
+    for savepoints, callback, *_ in connection.run_on_commit:
+        if getattr(callback, PUBLISH_MARK, None) == key and savepoints <= open_savepoints:
+            return
 
     def run() -> None:
-        pending.discard(page.pk)
         page_publish(page_id=page.pk)
 
+    setattr(run, PUBLISH_MARK, key)
     transaction.on_commit(run)
 
 
