@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 OPERATIONAL = "operational"
@@ -88,9 +88,13 @@ class Day:
 
 
 def day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """A calendar day in the page's zone as UTC-aware instants (23 or 25 hours across DST)."""
-    start = datetime.combine(day, time(0), tzinfo=zone)
-    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    """A calendar day in the page's zone as UTC instants (23 or 25 hours across DST).
+
+    In UTC because Python subtracts two datetimes of the same zone by wall clock, which
+    would make every day 24 hours long.
+    """
+    start = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     return start, end
 
 
