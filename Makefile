@@ -33,5 +33,12 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
+# The status page under load: granian as the Procfile runs it against nginx serving the same bytes.
+# Needs Redis on 127.0.0.1:6379 (databases 5 and 6 are the bench's); wrk and nginx come from apt.
+bench: install
+	@{ command -v wrk >/dev/null && { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null; } || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; }
+	$(PY) bench/status_page.py $(if $(DURATION),--duration $(DURATION))
+
 clean:
 	rm -rf var/ .pytest_cache
