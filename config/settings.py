@@ -209,6 +209,11 @@ SPECTACULAR_SETTINGS = {
     # Several models have a `status`, `kind` or `role`: name each choice set once.
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "ComponentStatusEnum": "statuspage.models.ComponentStatus",
+        "NoticeStatusEnum": "statuspage.models.Notice.Status",
+        "NoticeImpactEnum": "statuspage.models.Impact",
+        "NoticeOpeningStatusEnum": "statuspage.api.OPENING_STATUSES",
+        "IncidentNoticeImpactEnum": "statuspage.api.INCIDENT_IMPACTS",
         "IncidentRoleEnum": "incidents.models.RoleAssignment.Role",
         "ImpactTrendEnum": "incidents.models.Incident.Trend",
         "TimelineKindEnum": "incidents.models.TimelineEntry.Kind",

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("oncall.api_urls")),
     path("", include("incidents.api")),
     path("", include("postmortems.api")),
+    path("", include("statuspage.api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
 ]
 

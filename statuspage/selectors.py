@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
-from oncall.models import User
+from oncall.models import ApiToken, User
 from oncall.selectors import team_ids_for_user
 from statuspage import rules
 from statuspage.models import (
@@ -28,8 +28,12 @@ FEED_SIZE = 50
 Status = Notice.Status
 
 
-def pages_for_user(*, user: User) -> QuerySet[StatusPage]:
-    return StatusPage.objects.filter(teams__in=team_ids_for_user(user=user)).distinct().order_by("name")
+def pages_for_user(*, user: User, token: ApiToken | None = None) -> QuerySet[StatusPage]:
+    """Pages one of the user's teams publishes on (only the token's team for a team token)."""
+    teams = team_ids_for_user(user=user, token=token)
+    return StatusPage.objects.filter(
+        pk__in=StatusPage.teams.through.objects.filter(team__in=teams).values("statuspage")
+    )
 
 
 def page_get_for_user(*, user: User, public_id: str) -> StatusPage:
@@ -51,7 +55,7 @@ def notice_get_for_user(*, user: User, public_id: str) -> Notice:
 
 
 def notices_with_updates() -> QuerySet[Notice]:
-    updates = NoticeUpdate.objects.order_by("-created_at", "-pk")
+    updates = NoticeUpdate.objects.select_related("created_by").order_by("-created_at", "-pk")
     return Notice.objects.prefetch_related(Prefetch("updates", queryset=updates), "components")
 
 

@@ -134,7 +134,12 @@ def _wsgi(path: str, **extra: str) -> tuple[str, dict[str, str], bytes]:
     def start_response(status: str, headers: list[tuple[str, str]]) -> None:
         seen["status"], seen["headers"] = status, dict(headers)
 
-    body = b"".join(application(environ, start_response))
+    result = application(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        # As a WSGI server does; Django resets its per-request URLconf when the response closes.
+        getattr(result, "close", lambda: None)()
     return seen["status"], seen["headers"], body  # type: ignore[return-value]
 
 
