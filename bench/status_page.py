@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import http.client
+import json
 import os
 import re
 import secrets
@@ -20,6 +21,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -389,6 +391,30 @@ def report(results: list[Result], statuses: dict[str, int], server_argv: list[st
     return problems
 
 
+AIM_LAG_MS = 1000.0
+
+
+def publish_lag(env: dict[str, str], port: int) -> list[float]:
+    """Lags of 20 status changes made in another process, until the server serves them."""
+    probe = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "publish_lag.py"), str(port)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    if probe.returncode != 0:
+        raise BenchError(f"publish lag probe failed:\n{probe.stderr[-2000:]}")
+    return json.loads(probe.stdout.strip().splitlines()[-1])["lags_ms"]
+
+
+def report_lag(lags: list[float]) -> None:
+    ordered = sorted(lags)
+    median, p95, worst = statistics.median(ordered), ordered[int(len(ordered) * 0.95) - 1], ordered[-1]
+    met = worst < AIM_LAG_MS
+    print(
+        f"\nPublishing lag, save → new snapshot served by the server ({len(lags)} changes): "
+        f"median {median:.0f} ms, p95 {p95:.0f} ms, max {worst:.0f} ms  [{mark(met)}: under {AIM_LAG_MS:.0f} ms]"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", default="10s", help="wrk's -d for each measured run (default 10s)")
@@ -440,7 +466,9 @@ def main() -> int:
                 after, _ = fetch(app_port, document.path, STATUS_HOST)
                 if after != 200:
                     statuses[document.name] = after
+            lags = publish_lag(env, app_port)
         problems = report(results, statuses, server_argv, options.duration)
+        report_lag(lags)
         return 1 if problems else 0
     finally:
         if options.keep:

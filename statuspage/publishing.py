@@ -13,8 +13,10 @@ import logging
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.utils import feedgenerator, timezone
+from django.utils.html import escape
 
 from config.hosts import status_url
 from statuspage import snapshots, v2
@@ -125,9 +127,15 @@ def _feed(view: PublicView, kind: type[feedgenerator.SyndicationFeed]) -> snapsh
             title=notice.title,
             link=status_url(f"/incidents/{notice.public_id}", host=page.host),
             unique_id=status_url(f"/incidents/{notice.public_id}", host=page.host),
-            # Plain text: feedgenerator escapes it, so nothing a publisher typed becomes markup.
-            description="\n\n".join(
-                f"{u.get_status_display()} ({u.created_at.astimezone(zone):%d %b %H:%M %Z}): {u.body}" for u in updates
+            # Readers render descriptions as HTML; escaping here makes what a publisher typed
+            # appear as text (feedgenerator's own escaping only keeps the XML well formed).
+            description=linebreaksbr(
+                escape(
+                    "\n\n".join(
+                        f"{u.get_status_display()} ({u.created_at.astimezone(zone):%d %b %H:%M %Z}): {u.body}"
+                        for u in updates
+                    )
+                )
             ),
             pubdate=notice.created_at,
             updateddate=notice.updated_at,

@@ -285,8 +285,13 @@ def _maintenance_statuses(notice: Notice, status: str) -> dict[Component, str]:
     if status == Status.IN_PROGRESS:
         return {c: ComponentStatus.MAINTENANCE for c in notice.components.all()}
     if status == Status.COMPLETED:
-        # Only what maintenance itself set goes back: a component someone marked as broken stays so.
-        return {c: ComponentStatus.OPERATIONAL for c in notice.components.filter(status=ComponentStatus.MAINTENANCE)}
+        # Only what maintenance itself set goes back: a component someone marked as broken stays so,
+        # and one that another window still covers stays under maintenance.
+        still_covered = Notice.objects.filter(
+            kind=Notice.Kind.MAINTENANCE, status__in=rules.MAINTENANCE_ACTIVE
+        ).exclude(pk=notice.pk)
+        ending = notice.components.filter(status=ComponentStatus.MAINTENANCE).exclude(notices__in=still_covered)
+        return dict.fromkeys(ending, ComponentStatus.OPERATIONAL)
     return {}
 
 

@@ -183,7 +183,7 @@ def test_feed_follows_a_new_update(client, notices, alice, django_capture_on_com
 def test_feed_never_carries_a_script_element_from_an_update(client, notices, path):
     raw = get(client, path).content.decode()
     assert "<script" not in raw.lower()
-    assert "&lt;script&gt;" in raw  # the text is there, escaped
+    assert "&amp;lt;script&amp;gt;" in raw  # the text is there, escaped as HTML and again as XML
     entry = entry_titled(parsed_feed(client, path), "Checkout errors")
     assert "<script" not in entry.summary.lower()
     assert not [tag for tag, _attrs, _head in elements(entry.summary).tags if tag == "script"]

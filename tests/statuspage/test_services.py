@@ -351,3 +351,24 @@ def test_subscribing_sets_no_cookie_and_needs_no_csrf_token(page):
     response = client.post("/subscribe", {"email": "dee@example.com"}, HTTP_HOST="status.localhost")
     assert response.status_code == 200
     assert not response.cookies
+
+
+def test_a_component_under_two_overlapping_windows_stays_in_maintenance_until_the_last_ends(page, components, bob):
+    first = _maintenance(page, components, bob)
+    second = services.maintenance_schedule(
+        page=page,
+        title="Network work",
+        body="Brief blips.",
+        scheduled_for=first.scheduled_for + dt.timedelta(minutes=30),
+        scheduled_until=first.scheduled_until + dt.timedelta(hours=1),
+        components=[components["api"]],
+        by=bob,
+        now=T0,
+    )
+    services.run_maintenance_windows(now=second.scheduled_for)
+    services.run_maintenance_windows(now=first.scheduled_until)
+    components["api"].refresh_from_db()
+    assert components["api"].status == "under_maintenance"
+    services.run_maintenance_windows(now=second.scheduled_until)
+    components["api"].refresh_from_db()
+    assert components["api"].status == "operational"
