@@ -15,7 +15,7 @@ from django.db import transaction
 from incidents.models import Incident
 from oncall.models import Service, Team, User
 from statuspage import services
-from statuspage.models import Component, ComponentGroup, ComponentStatus, Impact, StatusPage
+from statuspage.models import Component, ComponentGroup, ComponentStatus, Impact, StatusPage, Subscriber
 
 S = ComponentStatus
 COMPONENTS = [
@@ -40,6 +40,7 @@ def seed(*, teams: dict[str, Team], now: dt.datetime) -> None:
         carol = User.objects.get(username="carol")
         _past_outages(page, components, carol, now)
         _maintenance(page, components, carol, now)
+        _subscribers(page, components, now)
 
 
 def _components(page: StatusPage, since: dt.datetime) -> dict[str, Component]:
@@ -212,3 +213,10 @@ def _maintenance(page: StatusPage, components: dict[str, Component], by: User, n
         by=by,
         now=now,
     )
+
+
+def _subscribers(page: StatusPage, components: dict[str, Component], now: dt.datetime) -> None:
+    """Two confirmed readers, one of them for card payments only (demo addresses, never delivered)."""
+    for email, chosen in [("ops@customer.example", []), ("finance@customer.example", ["Card payments"])]:
+        subscriber = Subscriber.objects.create(page=page, email=email, created_at=now, confirmed_at=now)
+        subscriber.components.set([components[name] for name in chosen])

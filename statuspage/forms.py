@@ -121,10 +121,10 @@ class MaintenanceForm(forms.Form):
 
 
 class ComponentStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=ComponentStatus.choices, label="")
+    status = forms.ChoiceField(
+        choices=ComponentStatus.choices, widget=forms.Select(attrs={"class": "form-select form-select-sm"})
+    )
 
     def __init__(self, *args: Any, component: Component, **kw: Any):
         super().__init__(*args, initial={"status": component.status}, **kw)
-        self.helper = FormHelper()
-        self.helper.form_show_labels = False
-        self.helper.form_tag = False
+        self.fields["status"].label = f"Status of {component.name}"

@@ -39,8 +39,11 @@ def _from_snapshot(request: HttpRequest, document: snapshots.Document) -> HttpRe
 def snapshot(request: HttpRequest) -> HttpResponse:
     host = _host(request)
     documents = snapshots.documents_for(host)
-    if documents is None and publishing.snapshot_refill(host):
-        documents = snapshots.documents_for(host)
+    if documents is None and not snapshots.known_missing(host):
+        if publishing.snapshot_refill(host):
+            documents = snapshots.documents_for(host)
+        else:
+            snapshots.mark_missing(host)
     if documents is None:
         return HttpResponse("No status page is published at this address.", status=404, content_type="text/plain")
     document = documents.get(snapshots.normalize_path(request.path)) or documents["/404"]

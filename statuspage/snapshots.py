@@ -22,9 +22,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
 
-from django.conf import settings
 from django.core.cache import caches
 
 from config.hosts import is_status_host
@@ -72,6 +70,10 @@ def _version_key(host: str) -> str:
     return f"statuspage:version:{host}"
 
 
+def _missing_key(host: str) -> str:
+    return f"statuspage:missing:{host}"
+
+
 def _bundle_key(host: str, version: str) -> str:
     return f"statuspage:bundle:{host}:{version}"
 
@@ -107,6 +109,7 @@ def store(host: str, version: str, documents: dict[str, Document]) -> None:
     # whose bundle is missing. The previous bundle expires on its own.
     cache.set(_bundle_key(host, version), encode(documents), timeout=7 * 24 * 3600)
     cache.set(_version_key(host), version, timeout=None)
+    cache.delete(_missing_key(host))
     with _lock:
         _local[host] = _Local(version=version, checked_at=time.monotonic(), documents=documents)
 
@@ -115,6 +118,18 @@ def forget(host: str) -> None:
     caches[CACHE_ALIAS].delete(_version_key(host))
     with _lock:
         _local.pop(host, None)
+
+
+MISSING_SECONDS = 30
+
+
+def mark_missing(host: str) -> None:
+    """Remembers that a host has no page, so requests for it don't each ask the database."""
+    caches[CACHE_ALIAS].set(_missing_key(host), 1, timeout=MISSING_SECONDS)
+
+
+def known_missing(host: str) -> bool:
+    return bool(caches[CACHE_ALIAS].get(_missing_key(host)))
 
 
 def documents_for(host: str) -> dict[str, Document] | None:
@@ -215,12 +230,3 @@ class SnapshotWSGI:
 def _host(environ: dict) -> str:
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
     return host.rsplit(":", 1)[0].lower() if not host.endswith("]") else host.lower()
-
-
-def published_at(documents: dict[str, Document]) -> datetime | None:
-    marker = documents.get("/.published")
-    return datetime.fromisoformat(marker.body.decode()) if marker else None
-
-
-def status_cache_configured() -> bool:
-    return CACHE_ALIAS in settings.CACHES

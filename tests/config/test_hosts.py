@@ -29,7 +29,7 @@ def test_status_url_keeps_the_portal_port(settings):
 @pytest.mark.parametrize(
     "path", ["/admin/", "/api/v1/", "/api/v1/schema/", "/api/docs/", "/accounts/login/", "/teams/"]
 )
-def test_portal_urls_do_not_exist_on_the_status_host(client, path):
+def test_portal_urls_do_not_exist_on_the_status_host(client, db, path):
     response = client.get(path, HTTP_HOST="status.localhost")
     assert response.status_code == 404
 

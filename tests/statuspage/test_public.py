@@ -101,9 +101,11 @@ def test_status_documents_are_not_served_on_the_portal_host(client, published, a
     assert response.status_code == 404
 
 
-def test_a_host_without_a_page_answers_404(client, published, django_assert_max_num_queries):
-    response = client.get("/", HTTP_HOST=f"other.{HOST}")
-    assert response.status_code == 404
+def test_a_host_without_a_page_answers_404_and_asks_the_database_once(client, published, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert client.get("/", HTTP_HOST=f"other.{HOST}").status_code == 404
+    with django_assert_num_queries(0):
+        assert client.get("/history", HTTP_HOST=f"other.{HOST}").status_code == 404
 
 
 def test_a_cold_cache_is_refilled_from_the_stored_snapshot_once(client, published, django_assert_num_queries):
