@@ -125,7 +125,7 @@ def _past_outages(page: StatusPage, components: dict[str, Component], by: User, 
             (
                 78,
                 "resolved",
-                "Card payments are back to normal. Between 10:00 and 10:20, about one in five card "
+                "Card payments are back to normal. For about twenty minutes, one in five card "
                 "payments failed. We are reviewing what happened and will put safeguards in place.",
                 {"Card payments": S.OPERATIONAL},
             ),
