@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +9,7 @@ from zoneinfo import ZoneInfo
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.utils import timezone
 
 from statuspage import rules
 from statuspage.models import Component, ComponentStatus, Impact, Notice, StatusPage
@@ -107,17 +107,10 @@ class MaintenanceForm(forms.Form):
         self.fields["scheduled_until"].help_text = f"In the page's zone, {zone}."
         self.helper = _helper(("publish", "Schedule"))
 
-    def _in_page_zone(self, value: dt.datetime | None) -> dt.datetime | None:
-        # The browser sends wall-clock time; read it in the page's zone, not the reader's.
-        if value is None:
-            return None
-        return value.replace(tzinfo=None).replace(tzinfo=ZoneInfo(self.page.time_zone))
-
-    def clean_scheduled_for(self) -> dt.datetime | None:
-        return self._in_page_zone(self.cleaned_data.get("scheduled_for"))
-
-    def clean_scheduled_until(self) -> dt.datetime | None:
-        return self._in_page_zone(self.cleaned_data.get("scheduled_until"))
+    def full_clean(self) -> None:
+        # The browser sends wall-clock time: read it in the page's zone, not the reader's.
+        with timezone.override(ZoneInfo(self.page.time_zone)):
+            super().full_clean()
 
 
 class ComponentStatusForm(forms.Form):

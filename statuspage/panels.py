@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from incidents.models import Incident
+from incidents.selectors import can_act
 from incidents.services import severity_policies_for
 from statuspage.models import NoticeGuardFlag
 
@@ -22,6 +23,7 @@ def customer_panel(request: HttpRequest, incident: Incident) -> SafeString:
         due_at = incident.declared_at + dt.timedelta(minutes=policy.customer_notice_within_minutes)
     context = {
         "incident": incident,
+        "can_act": can_act(user=request.user, incident=incident),
         "notices": notices,
         "required": policy.customer_notice_required,
         "due_at": due_at,

@@ -56,7 +56,9 @@ def notice_get_for_user(*, user: User, public_id: str) -> Notice:
 
 def notices_with_updates() -> QuerySet[Notice]:
     updates = NoticeUpdate.objects.select_related("created_by").order_by("-created_at", "-pk")
-    return Notice.objects.prefetch_related(Prefetch("updates", queryset=updates), "components")
+    return Notice.objects.select_related("incident").prefetch_related(
+        Prefetch("updates", queryset=updates), "components"
+    )
 
 
 @dataclass

@@ -224,7 +224,7 @@ def notice_update(
     """A new update on a notice: its status, its text, and the components' statuses."""
     now = now or timezone.now()
     _require_publisher(notice.page, by)
-    notice = Notice.objects.select_for_update().select_related("page", "incident").get(pk=notice.pk)
+    notice = Notice.objects.select_for_update(of=("self",)).select_related("page", "incident").get(pk=notice.pk)
     _title, body = _clean_text(notice.title, body)
     error = rules.transition_error(kind=notice.kind, current=notice.status, new=status)
     if error:
@@ -314,7 +314,7 @@ def maintenance_transition(
     """Moves a maintenance by hand (start early, verify, complete, or say something)."""
     now = now or timezone.now()
     _require_publisher(notice.page, by)
-    notice = Notice.objects.select_for_update().select_related("page").get(pk=notice.pk)
+    notice = Notice.objects.select_for_update(of=("self",)).select_related("page").get(pk=notice.pk)
     if not notice.is_maintenance:
         raise DomainError("That notice is not a maintenance.")
     _title, body = _clean_text(notice.title, body)

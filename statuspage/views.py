@@ -159,6 +159,8 @@ def notice_new(request: HttpRequest, public_id: str) -> HttpResponse:
 def from_incident(request: HttpRequest, number: int) -> HttpResponse:
     """ "Post customer update" on an incident: its open notice if it has one, else a new notice."""
     incident = incident_selectors.incident_get_for_user(user=request.user, number=number)
+    if not incident_selectors.can_act(user=request.user, incident=incident):
+        raise Http404("No such incident.")
     pages = list(selectors.pages_for_user(user=request.user).filter(teams=incident.team))
     if not pages:
         flash.error(request, f"{incident.team} publishes on no status page; ask an administrator to add one.")

@@ -108,9 +108,9 @@ def stale_components(*, page: StatusPage, now: dt.datetime) -> list[Component]:
 
 
 def _stale_recipients(component: Component) -> set[User]:
-    notices = Notice.objects.filter(components=component, status__in=rules.INCIDENT_OPEN).select_related(
-        "incident", "created_by"
-    )
+    notices = Notice.objects.filter(
+        components=component, status__in=rules.INCIDENT_OPEN | rules.MAINTENANCE_ACTIVE
+    ).select_related("incident", "created_by")
     people: set[User] = set()
     for notice in notices:
         if notice.incident is not None:

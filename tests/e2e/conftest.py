@@ -8,10 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import IN_CI
@@ -66,7 +65,20 @@ def click(browser: webdriver.Chrome, element, *, navigates: bool = True) -> None
     browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
     element.click()
     if navigates:
-        WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+        WebDriverWait(browser, 10).until(lambda _driver: _is_gone(page))
+
+
+def _is_gone(element) -> bool:
+    """Stale, or (while the next page loads) a node Chromium says is in no document any more."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
 
 
 def wait_for_text(browser: webdriver.Chrome, by: str, selector: str, text: str) -> str:
