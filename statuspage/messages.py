@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.template.loader import render_to_string
@@ -15,7 +16,8 @@ from django.utils import timezone
 
 from config.hosts import status_url
 from incidents.models import Incident
-from statuspage.models import Component, ComponentStatus, Notice, NoticeUpdate, StatusPage
+from incidents.services import severity_policies_for
+from statuspage.models import Component, ComponentStatus, Impact, Notice, NoticeUpdate, StatusPage
 
 DRAFT_STATUSES = ("investigating", "identified", "resolved")
 IMPACT_PHRASES = {
@@ -24,6 +26,14 @@ IMPACT_PHRASES = {
     ComponentStatus.MAJOR: "errors and failed requests",
 }
 DEFAULT_IMPACT = "errors or slow responses"
+# What a customer notice starts from, by the incident's severity.
+SEVERITY_IMPACT = {1: Impact.CRITICAL, 2: Impact.MAJOR, 3: Impact.MINOR, 4: Impact.NONE}
+SEVERITY_COMPONENT_STATUS = {
+    1: ComponentStatus.MAJOR,
+    2: ComponentStatus.PARTIAL,
+    3: ComponentStatus.DEGRADED,
+    4: ComponentStatus.DEGRADED,
+}
 
 
 def _render(name: str, zone: str, context: dict[str, object]) -> str:
@@ -85,3 +95,24 @@ def subscriber_update(*, notice: Notice, update: NoticeUpdate, token: str) -> tu
         "unsubscribe_url": unsubscribe_url,
     }
     return _render("subscriber_update", notice.page.time_zone, context), {"unsubscribe_url": unsubscribe_url}
+
+
+def incident_prefill(page: StatusPage, incident: Incident, draft: str, now: dt.datetime) -> dict[str, Any]:
+    """Initial values from the incident: its components, severity and cadence, never its notes."""
+    components = list(Component.objects.filter(page=page, services__incidents=incident).distinct())
+    status = SEVERITY_COMPONENT_STATUS[incident.severity]
+    cadence = severity_policies_for(incident.team)[incident.severity].update_every_minutes
+    next_at = now + dt.timedelta(minutes=cadence) if cadence else None
+    texts = drafts(page=page, incident=incident, components=components, statuses=[status], next_at=next_at, now=now)
+    area = ", ".join(c.name for c in components) or page.name
+    return {
+        "initial": {
+            "title": f"Problems with {area}",
+            "impact": SEVERITY_IMPACT[incident.severity],
+            "status": draft if draft in ("investigating", "identified") else "investigating",
+            "body": texts.get(draft, texts["investigating"]),
+        },
+        "statuses": {c.pk: status for c in components},
+        "drafts": texts,
+        "next_at": next_at,
+    }

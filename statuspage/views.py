@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from django.contrib import messages as flash
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,18 +13,9 @@ from config.errors import DomainError
 from config.hosts import status_url
 from incidents import selectors as incident_selectors
 from incidents.models import Incident
-from incidents.services import severity_policies_for
 from statuspage import messages, selectors, services, watch
 from statuspage.forms import ComponentStatusForm, MaintenanceForm, NoticeForm, NoticeUpdateForm
-from statuspage.models import Component, ComponentStatus, Impact, Notice, StatusPage
-
-SEVERITY_IMPACT = {1: Impact.CRITICAL, 2: Impact.MAJOR, 3: Impact.MINOR, 4: Impact.NONE}
-SEVERITY_COMPONENT_STATUS = {
-    1: ComponentStatus.MAJOR,
-    2: ComponentStatus.PARTIAL,
-    3: ComponentStatus.DEGRADED,
-    4: ComponentStatus.DEGRADED,
-}
+from statuspage.models import Component, ComponentStatus, Notice
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -87,34 +75,13 @@ def _incident_for(request: HttpRequest) -> Incident | None:
     return incident_selectors.incident_get_for_user(user=request.user, number=int(number))
 
 
-def _prefill(page: StatusPage, incident: Incident, draft: str, now: dt.datetime) -> dict[str, Any]:
-    """Initial values from the incident: its components, severity and cadence, never its notes."""
-    components = list(Component.objects.filter(page=page, services__incidents=incident).distinct())
-    status = SEVERITY_COMPONENT_STATUS[incident.severity]
-    cadence = severity_policies_for(incident.team)[incident.severity].update_every_minutes
-    next_at = now + dt.timedelta(minutes=cadence) if cadence else None
-    texts = messages.drafts(
-        page=page, incident=incident, components=components, statuses=[status], next_at=next_at, now=now
-    )
-    area = ", ".join(c.name for c in components) or page.name
-    return {
-        "initial": {
-            "title": f"Problems with {area}",
-            "impact": SEVERITY_IMPACT[incident.severity],
-            "status": draft if draft in ("investigating", "identified") else "investigating",
-            "body": texts.get(draft, texts["investigating"]),
-        },
-        "statuses": {c.pk: status for c in components},
-        "drafts": texts,
-        "next_at": next_at,
-    }
-
-
 def notice_new(request: HttpRequest, public_id: str) -> HttpResponse:
     page = selectors.page_get_for_user(user=request.user, public_id=public_id)
     incident = _incident_for(request)
     now = timezone.now()
-    prefill = _prefill(page, incident, request.GET.get("draft", "investigating"), now) if incident else {}
+    prefill = (
+        messages.incident_prefill(page, incident, request.GET.get("draft", "investigating"), now) if incident else {}
+    )
     form = NoticeForm(
         request.POST or None,
         page=page,
@@ -206,7 +173,7 @@ def notice_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 def _drafts_for(notice: Notice) -> dict[str, str]:
     if notice.incident is None:
         return {}
-    return _prefill(notice.page, notice.incident, "identified", timezone.now())["drafts"]
+    return messages.incident_prefill(notice.page, notice.incident, "identified", timezone.now())["drafts"]
 
 
 def _update_initial(request: HttpRequest, notice: Notice) -> dict[str, str]:
