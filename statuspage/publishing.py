@@ -18,7 +18,9 @@ from django.template.loader import render_to_string
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape
 
+from config.celery import app as celery_app
 from config.hosts import status_url
+from oncall.services.notifications import BROKER_ERRORS
 from statuspage import snapshots, v2
 from statuspage.models import PublishedSnapshot, StatusPage
 from statuspage.selectors import FEED_SIZE, RECENT_DAYS, PublicView, public_view
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 HTML = "text/html; charset=utf-8"
 JSON = "application/json"
 PUBLISH_MARK = "statuspage_publish"
+# By name: tasks import this module.
+PUBLISH_TASK = "statuspage.tasks.publish_status_page"
 
 
 def publish_on_commit(page: StatusPage) -> None:
@@ -41,10 +45,23 @@ def publish_on_commit(page: StatusPage) -> None:
             return
 
     def run() -> None:
-        page_publish(page_id=page.pk)
+        try:
+            page_publish(page_id=page.pk)
+        except Exception:
+            # The change is committed; a failed render must not turn the request into an error.
+            # The worker retries it, and the beat re-renders every page anyway.
+            logger.exception("Publishing %s failed; handing it to the worker.", page.host)
+            publish_later(page.pk)
 
     setattr(run, PUBLISH_MARK, key)
     transaction.on_commit(run)
+
+
+def publish_later(page_id: int) -> None:
+    try:
+        celery_app.send_task(PUBLISH_TASK, args=(page_id,))
+    except BROKER_ERRORS:
+        logger.warning("Broker unreachable; page %s is re-rendered by the next beat run.", page_id)
 
 
 def page_publish(*, page_id: int, now: dt.datetime | None = None) -> str:

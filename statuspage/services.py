@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import ConflictError, DomainError
-from incidents.models import TimelineEntry
+from incidents.models import Incident, TimelineEntry
 from incidents.services import timeline_record
 from oncall.models import User
 from oncall.models.notifications import Event
@@ -189,7 +189,7 @@ def notice_create(
     body: str,
     by: User,
     statuses: Mapping[Component, str] | None = None,
-    incident: object | None = None,
+    incident: Incident | None = None,
     now: dt.datetime | None = None,
 ) -> Notice:
     """Publishes a public incident with its first update."""

@@ -29,6 +29,6 @@ def republish_status_pages() -> str:
     return f"published {publishing.publish_all(now=timezone.now())}"
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def publish_status_page(page_id: int) -> str:
     return publishing.page_publish(page_id=page_id)

@@ -173,3 +173,16 @@ def test_another_process_sees_a_new_version_within_the_freshness_interval(publis
     snapshots._local[HOST] = snapshots._Local(version="old", checked_at=0.0, documents={})
     assert snapshots.lookup(HOST, "/api/v2/status.json") is not None
     assert snapshots._local[HOST].version == current
+
+
+def test_a_failed_render_does_not_fail_the_change_and_goes_to_the_worker(
+    page, components, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    sent = []
+    monkeypatch.setattr(publishing, "page_publish", lambda **kw: (_ for _ in ()).throw(RuntimeError("template broke")))
+    monkeypatch.setattr(publishing.celery_app, "send_task", lambda name, args: sent.append((name, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.component_set_status(component=components["api"], status="major_outage", by=bob)
+    components["api"].refresh_from_db()
+    assert components["api"].status == "major_outage"
+    assert sent == [(publishing.PUBLISH_TASK, (page.pk,))]
