@@ -81,6 +81,9 @@ class SeverityForm(forms.Form):
     reason = forms.CharField(max_length=300, required=False, help_text="Why, for the timeline.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Shares the incident page with StatusForm and ResolveForm, which also have a
+        # "reason": own ids, so each label names its own field.
+        kwargs.setdefault("auto_id", "severity_%s")
         super().__init__(*args, **kwargs)
         self.helper = _helper("Change severity")
 
@@ -158,6 +161,7 @@ class ResolveForm(forms.Form):
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "resolve_%s")  # see SeverityForm
         super().__init__(*args, **kwargs)
         self.helper = _helper("Resolve")
 

@@ -50,6 +50,9 @@ class FactorForm(forms.ModelForm):
         widgets = {"description": forms.TextInput()}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Shares the postmortem page with ActionItemForm (both have "kind"): own ids, so
+        # each label names its own field.
+        kwargs.setdefault("auto_id", "factor_%s")
         super().__init__(*args, **kwargs)
         self.helper = _helper("Add factor")
 
@@ -61,6 +64,7 @@ class ActionItemForm(forms.ModelForm):
         widgets = {"due_date": forms.DateInput(attrs={"type": "date"}), "verification": forms.TextInput()}
 
     def __init__(self, *args: Any, people: QuerySet[User], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "item_%s")  # "owner" is also PostmortemForm's; see FactorForm
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = people.distinct()
         self.helper = _helper("Add action item")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from config.errors import ConflictError, DomainError
@@ -58,7 +58,9 @@ def _owner(incident: Incident) -> User | None:
     span = (
         RoleAssignment.objects.filter(incident=incident, role=RoleAssignment.Role.COMMANDER)
         .select_related("user")
-        .order_by("ended_at", "-started_at")
+        # The open span first, then the latest to end: resolving ends every span, and the
+        # commander who handed over ended first. NULLs sort last in PostgreSQL, so say so.
+        .order_by(F("ended_at").desc(nulls_first=True), "-started_at")
         .first()
     )
     return span.user if span else incident.declared_by

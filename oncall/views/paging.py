@@ -121,8 +121,10 @@ def page_link(request: HttpRequest, token: str) -> HttpResponse:
             context["done"] = done
         context["page"] = page
     response = render(request, "oncall/paging/link_confirm.html", context, status=status)
-    # The token is in the URL: keep it out of Referer headers and search engines.
-    response["Referrer-Policy"] = "no-referrer"
+    # The token is in the URL: keep it out of other sites' Referer headers and out of search
+    # engines. Not "no-referrer": under it browsers send `Origin: null` with the page's own
+    # POST, and Django's CSRF check refuses the Acknowledge button with a 403.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -1,4 +1,4 @@
-"""A real browser: Debian's chromium driven by its chromedriver (both from apt)."""
+"""A real browser: Debian's chromium driven by its chromedriver (both from apt), or by Playwright."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import IN_CI
+from tests.e2e.playwright_support import chromium, screenshot_on_failure  # noqa: F401  (Playwright fixtures)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")

@@ -47,6 +47,16 @@ def test_resolving_a_sev1_opens_its_postmortem_owned_by_the_commander(
     assert Notification.objects.filter(event="postmortem_assigned", recipient=alice).count() == 1
 
 
+def test_the_postmortem_goes_to_the_last_commander_after_a_handover(
+    django_capture_on_commit_callbacks, team_a, alice, bob
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        incident = incidents.incident_declare(team=team_a, title="Down", severity=1, by=bob, now=at(-2))
+        incidents.role_assign(incident=incident, role="commander", user=alice, by=bob, now=at(-1))
+        incidents.incident_resolve(incident=incident, by=alice, reason="Fixed", now=NOW)
+    assert Postmortem.objects.get(incident=incident).owner == alice
+
+
 def test_a_sev3_gets_no_postmortem_unless_asked(django_capture_on_commit_callbacks, team_a, alice):
     with django_capture_on_commit_callbacks(execute=True):
         incident = incidents.incident_declare(team=team_a, title="Slow", severity=3, by=alice, now=at(-2))
