@@ -142,6 +142,8 @@ class Incident(models.Model):
                 condition=Q(next_update_due_at__isnull=False),
             ),
             models.Index(fields=["team", "declared_at"], name="incident_team_declared"),
+            # Lists are newest first: the first pages read a few index entries, not every incident.
+            models.Index(fields=["declared_at"], name="incident_declared"),
             models.Index(fields=["status", "severity"], name="incident_status_severity"),
         ]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,6 +12,11 @@ from django.urls import reverse
 
 from incidents.models import Incident
 from oncall.models import Team
+
+# `next_check_at` of a row the deadline sweeper should look at on its next run: new rows, and
+# rows whose due date or status changed. Any past instant would do; a constant one keeps the
+# default the same in every migration and for rows made with the ORM.
+NEXT_SWEEP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 class PostmortemPolicy(models.Model):
@@ -71,6 +78,10 @@ class Postmortem(models.Model):
     created_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
     overdue_since = models.DateTimeField(null=True, blank=True)
+    # When the deadline sweeper next has something to do here (remind, mark overdue, escalate);
+    # empty once nothing is left. The sweeper claims rows by it, so a run reads only what is due
+    # now, and postmortems it already escalated no longer hold the ones behind them back.
+    next_check_at = models.DateTimeField(null=True, blank=True, default=NEXT_SWEEP, editable=False)
     # Earlier postmortems on a shared service with a shared contributing factor whose action
     # items were still open: the same cause came back before its fixes were done.
     repeat_of = models.ManyToManyField("self", symmetrical=False, blank=True, related_name="repeated_by")
@@ -80,6 +91,11 @@ class Postmortem(models.Model):
         indexes = [
             # The deadline sweeper: unpublished postmortems by due time.
             models.Index(fields=["due_at"], name="postmortem_due", condition=~Q(status="published")),
+            models.Index(
+                fields=["next_check_at"],
+                name="postmortem_next_check",
+                condition=~Q(status="published") & Q(next_check_at__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,12 +162,20 @@ class ActionItem(models.Model):
     evidence = models.TextField(blank=True, help_text="Proof it works: a link, a test, a drill.")
     done_at = models.DateTimeField(null=True, blank=True)
     overdue_since = models.DateTimeField(null=True, blank=True)
+    # As on Postmortem: the start of the next local day on which a reminder, the overdue mark or
+    # the escalation is due; empty once escalated, or while the item has no due date.
+    next_check_at = models.DateTimeField(null=True, blank=True, default=NEXT_SWEEP, editable=False)
     created_at = models.DateTimeField()
 
     class Meta:
         ordering = ["due_date", "priority", "pk"]
         indexes = [
             models.Index(fields=["due_date"], name="action_item_due", condition=Q(status__in=["open", "in_progress"])),
+            models.Index(
+                fields=["next_check_at"],
+                name="action_item_next_check",
+                condition=Q(status__in=["open", "in_progress"]) & Q(next_check_at__isnull=False),
+            ),
             models.Index(fields=["owner", "status"], name="action_item_owner"),
         ]
 

@@ -24,7 +24,7 @@ from oncall.models.notifications import Event
 from oncall.selectors import is_member
 from oncall.services.notifications import notify_user
 from postmortems import blameless, deadlines
-from postmortems.models import ActionItem, ContributingFactor, Postmortem, PostmortemPolicy
+from postmortems.models import NEXT_SWEEP, ActionItem, ContributingFactor, Postmortem, PostmortemPolicy
 
 BATCH = 200
 TIMELINE_KINDS = {"declared", "status", "severity", "role", "note", "correction", "update"}
@@ -290,8 +290,8 @@ def action_item_update(*, item: ActionItem, by: User, **fields: object) -> Actio
     for field, value in fields.items():
         setattr(item, field, value)
     if "due_date" in fields:
-        item.overdue_since = None
-        fields = {**fields, "overdue_since": None}
+        item.overdue_since, item.next_check_at = None, NEXT_SWEEP
+        fields = {**fields, "overdue_since": None, "next_check_at": NEXT_SWEEP}
     item.save(update_fields=list(fields))
     return item
 
@@ -322,7 +322,8 @@ def action_item_set_status(
     item.evidence = evidence.strip() or item.evidence
     item.wont_do_reason = reason.strip() if status == ActionItem.Status.WONT_DO else ""
     item.done_at = now if status in (ActionItem.Status.DONE, ActionItem.Status.WONT_DO) else None
-    item.save(update_fields=["status", "evidence", "wont_do_reason", "done_at"])
+    item.next_check_at = NEXT_SWEEP  # a reopened item is looked at again
+    item.save(update_fields=["status", "evidence", "wont_do_reason", "done_at", "next_check_at"])
     return item
 
 
@@ -365,24 +366,47 @@ def _managers(team: Team) -> list[User]:
 
 
 def run_postmortem_deadlines(*, now: dt.datetime | None = None) -> int:
-    """Reminds owners before the due time, marks overdue at it, escalates to managers after the grace."""
+    """Reminds owners before the due time, marks overdue at it, escalates to managers after the grace.
+
+    Claims the postmortems whose `next_check_at` has come, oldest first, and moves each on to
+    the instant of its next step (or clears it), so every due postmortem gets its turn however
+    many wait, and a run reads only those.
+    """
     now = now or timezone.now()
     sent = 0
-    horizon = now + dt.timedelta(hours=168)
     due = (
         Postmortem.objects.exclude(status=Postmortem.Status.PUBLISHED)
-        .filter(due_at__lte=horizon)
+        .filter(next_check_at__lte=now)
         .select_related("team", "owner", "incident")
-        .order_by("due_at")[:BATCH]
+        .order_by("next_check_at")[:BATCH]
     )
+    policies: dict[int, PostmortemPolicy] = {}
     for postmortem in due:
+        policy = _cached_policy(policies, postmortem.team)
         with transaction.atomic():
-            sent += _postmortem_step(postmortem, now)
+            sent += _postmortem_step(postmortem, policy, now)
+            Postmortem.objects.filter(pk=postmortem.pk, next_check_at=postmortem.next_check_at).update(
+                next_check_at=_postmortem_next_check(postmortem, policy, now)
+            )
     return sent
 
 
-def _postmortem_step(postmortem: Postmortem, now: dt.datetime) -> int:
-    policy = policy_for(postmortem.team)
+def _cached_policy(policies: dict[int, PostmortemPolicy], team: Team) -> PostmortemPolicy:
+    if team.pk not in policies:
+        policies[team.pk] = policy_for(team)
+    return policies[team.pk]
+
+
+def _postmortem_next_check(postmortem: Postmortem, policy: PostmortemPolicy, now: dt.datetime) -> dt.datetime | None:
+    steps = (
+        postmortem.due_at - dt.timedelta(hours=policy.remind_before_hours),
+        postmortem.due_at,
+        postmortem.due_at + dt.timedelta(hours=policy.escalate_after_hours),
+    )
+    return min((step for step in steps if step > now), default=None)
+
+
+def _postmortem_step(postmortem: Postmortem, policy: PostmortemPolicy, now: dt.datetime) -> int:
     owner, incident = postmortem.owner, postmortem.incident
     sent = 0
     if owner and now >= postmortem.due_at - dt.timedelta(hours=policy.remind_before_hours):
@@ -404,24 +428,47 @@ def run_action_item_deadlines(*, now: dt.datetime | None = None) -> int:
     """Reminders before and on the due date, overdue marking, escalation after the grace period.
 
     Keeps going whatever the state of the incident and postmortem: an item ends only when
-    verified done or dropped with a reason.
+    verified done or dropped with a reason. Claims open items by `next_check_at`, oldest
+    first, and moves each on to the local day of its next step (or clears it once escalated),
+    so items already escalated do not hold back those behind them.
     """
     now = now or timezone.now()
     items = (
-        ActionItem.objects.filter(status__in=["open", "in_progress"], due_date__isnull=False)
-        .filter(due_date__lte=(now + dt.timedelta(days=30)).date())
+        ActionItem.objects.filter(status__in=["open", "in_progress"], next_check_at__lte=now)
         .select_related("team", "owner", "postmortem__incident")
-        .order_by("due_date")[:BATCH]
+        .order_by("next_check_at")[:BATCH]
     )
     touched = 0
+    policies: dict[int, PostmortemPolicy] = {}
     for item in items:
+        policy = _cached_policy(policies, item.team)
         with transaction.atomic():
-            touched += _item_step(item, now)
+            if item.due_date is not None:
+                touched += _item_step(item, policy, now)
+            # Unless an edit re-armed it meanwhile (a new due date): then the next run looks again.
+            ActionItem.objects.filter(pk=item.pk, due_date=item.due_date, next_check_at=item.next_check_at).update(
+                next_check_at=_item_next_check(item, policy, now)
+            )
     return touched
 
 
-def _item_step(item: ActionItem, now: dt.datetime) -> int:
-    policy = policy_for(item.team)
+def _item_next_check(item: ActionItem, policy: PostmortemPolicy, now: dt.datetime) -> dt.datetime | None:
+    """The start of the next local day with a step: reminder, due day, first overdue day, escalation."""
+    if item.due_date is None:
+        return None
+    zone = ZoneInfo(item.team.time_zone)
+    today = now.astimezone(zone).date()
+    days = (
+        item.due_date - dt.timedelta(days=policy.item_remind_days_before),
+        item.due_date,
+        item.due_date + dt.timedelta(days=1),
+        item.due_date + dt.timedelta(days=policy.item_escalate_after_days),
+    )
+    later = [day for day in days if day > today]
+    return dt.datetime.combine(min(later), dt.time(), tzinfo=zone) if later else None
+
+
+def _item_step(item: ActionItem, policy: PostmortemPolicy, now: dt.datetime) -> int:
     today = now.astimezone(ZoneInfo(item.team.time_zone)).date()
     assert item.due_date is not None
     days_left = (item.due_date - today).days
