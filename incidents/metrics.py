@@ -20,14 +20,16 @@ from django.utils import timezone
 from incidents.models import Incident, RoleAssignment
 
 # Figures that later apps compute over the same incidents (the postmortems app adds the repeat
-# rate); each provider takes the incidents and returns named values. Filled in apps.ready().
-EXTRA_PROVIDERS: list[Callable[[QuerySet[Incident]], dict[str, object]]] = []
+# rate); each provider takes the incidents, and the history they may be compared with, and
+# returns named values. Filled in apps.ready().
+EXTRA_PROVIDERS: list[Callable[..., dict[str, object]]] = []
 
 
-def extra_figures(incidents: QuerySet[Incident]) -> dict[str, object]:
+def extra_figures(incidents: QuerySet[Incident], *, history: QuerySet[Incident] | None = None) -> dict[str, object]:
+    """`history`: the incidents the reader may see (default: all), so no figure rests on one they may not."""
     figures: dict[str, object] = {}
     for provider in EXTRA_PROVIDERS:
-        figures.update(provider(incidents))
+        figures.update(provider(incidents, history=history))
     return figures
 
 

@@ -299,7 +299,7 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         "sources": sources,
         "monitor_share": metrics.monitor_share(sources),
         "hours": metrics.person_hours_by_role(found),
-        "extra": metrics.extra_figures(found),
+        "extra": metrics.extra_figures(found, history=selectors.incident_list_visible(user=request.user)),
     }
     return render(request, "incidents/metrics.html", context)
 

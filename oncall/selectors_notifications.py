@@ -64,7 +64,11 @@ def rule_grid(*, user: User, methods: list[ContactMethod]) -> list[RuleRow]:
     ]
 
 
-def notifications_for_user(*, user: User) -> QuerySet[Notification]:
+def notifications_for_user(*, user: User, token: ApiToken | None = None) -> QuerySet[Notification]:
+    if token is not None and token.team_id is not None:
+        # A person's inbox spans all their teams (pages, incidents, postmortems), and its rows
+        # name no team to filter on: a token scoped to one team reads none of it.
+        return Notification.objects.none()
     return Notification.objects.filter(recipient=user).select_related("contact_method").order_by("-created_at", "-pk")
 
 

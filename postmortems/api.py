@@ -18,6 +18,7 @@ from rest_framework.routers import SimpleRouter
 from incidents.selectors import incident_get_for_user
 from oncall.api.teams import _token
 from oncall.models import User
+from oncall.selectors import is_member
 from postmortems import selectors, services
 from postmortems.models import ActionItem, ContributingFactor, Postmortem
 
@@ -91,6 +92,12 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             user=self.request.user, number=int(self.kwargs["incident"]), token=_token(self.request)
         )
 
+    def _acting(self) -> Postmortem:
+        """As the web: writes are for the team's members; to anyone else the postmortem is 404."""
+        return selectors.postmortem_get_for_member(
+            user=self.request.user, number=int(self.kwargs["incident"]), token=_token(self.request)
+        )
+
     @extend_schema(request=CreateSerializer, responses=PostmortemSerializer)
     def create(self, request: Request) -> Response:
         """Opens the postmortem of any incident on demand (SEV-1/2 get one when resolved)."""
@@ -99,6 +106,8 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         incident = incident_get_for_user(
             user=request.user, number=body.validated_data["incident"], token=_token(request)
         )
+        if not is_member(user=request.user, team=incident.team_id):
+            raise Http404("No such incident.")
         postmortem = services.postmortem_create(incident=incident, by=request.user)
         return Response(self.get_serializer(postmortem).data, status=status.HTTP_201_CREATED)
 
@@ -110,7 +119,7 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     )
     def partial_update(self, request: Request, incident: str) -> Response:
         """Edits a draft; answers with the blameless check's warnings, which never block."""
-        postmortem = self.get_object()
+        postmortem = self._acting()
         body = self.get_serializer(postmortem, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         findings = services.postmortem_update(postmortem=postmortem, by=request.user, **body.validated_data)
@@ -123,7 +132,7 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, incident: str) -> Response:
         """draft → in_review (with reviewers) → published; in_review → draft."""
-        postmortem = self.get_object()
+        postmortem = self._acting()
         body = PostmortemTransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.postmortem_transition(postmortem=postmortem, by=request.user, **body.validated_data)
@@ -132,7 +141,7 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=FactorSerializer, responses=FactorSerializer)
     @action(detail=True, methods=["post"])
     def factors(self, request: Request, incident: str) -> Response:
-        postmortem = self.get_object()
+        postmortem = self._acting()
         body = FactorSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         factor = services.factor_add(postmortem=postmortem, by=request.user, **body.validated_data)
@@ -208,7 +217,7 @@ class ActionItemViewSet(
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         number = data.pop("postmortem")["incident"]["number"]
-        postmortem = selectors.postmortem_get_for_user(user=request.user, number=number, token=_token(request))
+        postmortem = selectors.postmortem_get_for_member(user=request.user, number=number, token=_token(request))
         item = services.action_item_create(postmortem=postmortem, by=request.user, **data)
         return Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED)
 

@@ -12,15 +12,18 @@ from incidents.models import Incident
 from postmortems.models import ContributingFactor
 
 
-def repeat_rate(incidents: QuerySet[Incident]) -> dict[str, object]:
+def repeat_rate(incidents: QuerySet[Incident], history: QuerySet[Incident] | None = None) -> dict[str, object]:
     """{"repeat_rate": share or None, "repeats": n, "reviewed": n} over the given incidents.
 
     Earlier incidents count whether or not they are in the set: a repeat is judged against
-    all history. Three queries, whatever the number of incidents.
+    all of `history` (default: every incident; for a reader, the incidents they may see, so a
+    restricted incident shows in no one else's figure). Three queries, whatever the number of incidents.
     """
     factors = ContributingFactor.objects.values_list(
         "postmortem__incident_id", "postmortem__incident__declared_at", "kind"
     )
+    if history is not None:
+        factors = factors.filter(postmortem__incident__in=history.order_by().values("pk"))
     kinds: dict[int, set[str]] = defaultdict(set)
     declared = {}
     for incident_id, declared_at, kind in factors:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
@@ -13,9 +14,13 @@ from postmortems.services import earlier_with_open_items
 
 
 def postmortem_panel(request: HttpRequest, incident: Incident) -> SafeString:
-    postmortem = Postmortem.objects.filter(incident=incident).prefetch_related("repeat_of__incident").first()
-    # Only earlier incidents this reader may see: a restricted one's fixes stay hidden.
+    # Only earlier incidents this reader may see: a restricted one's fixes, and the fact that
+    # this incident repeats it, stay hidden.
     visible = incident_list_visible(user=request.user).order_by().values("pk")
+    repeats = Postmortem.objects.filter(incident__in=visible).select_related("incident")
+    postmortem = (
+        Postmortem.objects.filter(incident=incident).prefetch_related(Prefetch("repeat_of", queryset=repeats)).first()
+    )
     earlier = list(earlier_with_open_items(incident).filter(incident__in=visible)[:5])
     open_items = ActionItem.objects.filter(postmortem__in=earlier, status__in=["open", "in_progress"]).select_related(
         "owner", "postmortem__incident"

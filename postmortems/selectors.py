@@ -10,7 +10,7 @@ from django.http import Http404
 
 from incidents.selectors import incident_list_visible
 from oncall.models import ApiToken, Membership, Team, User
-from oncall.selectors import team_ids_for_user
+from oncall.selectors import is_member, team_ids_for_user
 from postmortems.models import ActionItem, Postmortem
 
 
@@ -27,6 +27,15 @@ def postmortem_list_visible(*, user: User, token: ApiToken | None = None) -> Que
 def postmortem_get_for_user(*, user: User, number: int, token: ApiToken | None = None) -> Postmortem:
     postmortem = postmortem_list_visible(user=user, token=token).filter(incident__number=number).first()
     if postmortem is None:
+        raise Http404("No such postmortem.")
+    return postmortem
+
+
+def postmortem_get_for_member(*, user: User, number: int, token: ApiToken | None = None) -> Postmortem:
+    """The postmortem to write to: its team's members only. Others get the same 404 as for
+    a postmortem they may not read, although a not-restricted one is readable to them."""
+    postmortem = postmortem_get_for_user(user=user, number=number, token=token)
+    if not is_member(user=user, team=postmortem.team_id):
         raise Http404("No such postmortem.")
     return postmortem
 

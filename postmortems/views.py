@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from config.errors import DomainError
 from incidents.selectors import incident_get_for_user
 from oncall.models import Membership, User
+from oncall.selectors import is_member
 from postmortems import markdown, selectors, services
 from postmortems.forms import ActionItemForm, FactorForm, ItemStatusForm, PostmortemForm, ReassignForm, TransitionForm
 from postmortems.models import Postmortem
@@ -80,10 +81,7 @@ def _facts(postmortem: Postmortem) -> list[tuple[dt.datetime, str]]:
 
 
 def _acting(request: HttpRequest, number: int) -> Postmortem:
-    postmortem = selectors.postmortem_get_for_user(user=request.user, number=number)
-    if not _can_edit(request, postmortem):
-        raise Http404("No such postmortem.")
-    return postmortem
+    return selectors.postmortem_get_for_member(user=request.user, number=number)
 
 
 def _refused(request: HttpRequest, postmortem: Postmortem, name: str, form: forms.Form) -> HttpResponse:
@@ -93,6 +91,8 @@ def _refused(request: HttpRequest, postmortem: Postmortem, name: str, form: form
 @require_POST
 def create(request: HttpRequest, number: int) -> HttpResponse:
     incident = incident_get_for_user(user=request.user, number=number)
+    if not is_member(user=request.user, team=incident.team_id):
+        raise Http404("No such incident.")
     try:
         postmortem = services.postmortem_create(incident=incident, by=request.user)
     except DomainError as exc:

@@ -73,6 +73,13 @@ class NoticeSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    def to_representation(self, notice: Notice) -> dict[str, Any]:
+        data = super().to_representation(notice)
+        # The incident's number only for its readers (selectors.with_incident_visibility).
+        if not getattr(notice, "incident_visible", False):
+            data["incident"] = None
+        return data
+
 
 ComponentStatuses = serializers.DictField(
     child=serializers.ChoiceField(choices=ComponentStatus.choices),
@@ -177,9 +184,9 @@ class NoticeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_queryset(self) -> Any:
         pages = selectors.pages_for_user(user=self.request.user, token=_token(self.request))
+        notices = selectors.notices_with_updates().filter(page__in=pages)
         return (
-            selectors.notices_with_updates()
-            .filter(page__in=pages)
+            selectors.with_incident_visibility(notices, user=self.request.user, token=_token(self.request))
             .select_related("page", "incident")
             .order_by("-started_at", "-pk")
         )

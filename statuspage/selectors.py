@@ -7,9 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 
+from incidents.selectors import incident_list_visible
 from oncall.models import ApiToken, User
 from oncall.selectors import team_ids_for_user
 from statuspage import rules
@@ -43,12 +44,21 @@ def page_get_for_user(*, user: User, public_id: str) -> StatusPage:
     return page
 
 
+def with_incident_visibility(
+    notices: QuerySet[Notice], *, user: User, token: ApiToken | None = None
+) -> QuerySet[Notice]:
+    """Marks each notice `incident_visible`: whether the reader may see the incident behind it.
+
+    A page shared by several teams shows every notice to all its publishers, but which incident
+    a notice stems from (a restricted one, perhaps) is only for that incident's readers.
+    """
+    visible = incident_list_visible(user=user, token=token).filter(pk=OuterRef("incident_id"))
+    return notices.annotate(incident_visible=Exists(visible))
+
+
 def notice_get_for_user(*, user: User, public_id: str) -> Notice:
-    notice = (
-        Notice.objects.filter(public_id=public_id, page__in=pages_for_user(user=user))
-        .select_related("page", "incident")
-        .first()
-    )
+    found = Notice.objects.filter(public_id=public_id, page__in=pages_for_user(user=user))
+    notice = with_incident_visibility(found, user=user).select_related("page", "incident").first()
     if notice is None:
         raise Http404("No such notice.")
     return notice

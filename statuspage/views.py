@@ -27,7 +27,8 @@ def page_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     page = selectors.page_get_for_user(user=request.user, public_id=public_id)
     now = timezone.now()
     components = list(page.components.select_related("group").order_by("position", "name"))
-    notices = list(selectors.notices_with_updates().filter(page=page).order_by("-started_at")[:30])
+    notices = selectors.with_incident_visibility(selectors.notices_with_updates().filter(page=page), user=request.user)
+    notices = list(notices.order_by("-started_at")[:30])
     stale = {c.pk for c in watch.stale_components(page=page, now=now)}
     context = {
         "page": page,
@@ -171,7 +172,8 @@ def notice_detail(request: HttpRequest, public_id: str) -> HttpResponse:
 
 
 def _drafts_for(notice: Notice) -> dict[str, str]:
-    if notice.incident is None:
+    # Drafts follow the incident's severity: none from an incident the reader may not see.
+    if notice.incident is None or not notice.incident_visible:
         return {}
     return messages.incident_prefill(notice.page, notice.incident, "identified", timezone.now())["drafts"]
 

@@ -160,7 +160,8 @@ class NotificationSerializer(serializers.ModelSerializer):
 
 
 class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
-    """Notifications sent to you, newest first, with their delivery state."""
+    """Notifications sent to you, newest first, with their delivery state (none for a team-scoped token:
+    they span your teams)."""
 
     serializer_class = NotificationSerializer
     queryset = Notification.objects.none()  # for the schema; requests use get_queryset()
@@ -168,7 +169,7 @@ class NotificationViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["created_at"]
 
     def get_queryset(self) -> QuerySet[Notification]:
-        return notes.notifications_for_user(user=self.request.user)
+        return notes.notifications_for_user(user=self.request.user, token=_token(self.request))
 
 
 class TeamWebhookSerializer(serializers.ModelSerializer):

@@ -46,7 +46,11 @@ from tests.e2e.playwright_support import new_tab, sign_in
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 from tests.oncall.schedule_fixtures import make_schedule
 
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.postgres(reason="the journey runs on the database production uses"),
+    pytest.mark.django_db(transaction=True),
+]
 
 TZ = "America/New_York"
 # A Tuesday, 10:00 in New York: the first week of make_schedule's weekly rotation
@@ -59,7 +63,7 @@ ITEM_TITLE = "Alert when the DB pool is above 80% for 5 minutes"
 
 @pytest.fixture
 def clock():
-    """The journey's clock: starts at START and ticks; steps move it on with `shift`."""
+    """The journey's clock: starts at START and ticks; steps move it on (`shift`, `move_to`)."""
     with time_machine.travel(START, tick=True) as traveller:
         yield traveller
 

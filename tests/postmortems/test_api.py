@@ -76,12 +76,12 @@ def test_outsider_gets_404_and_writes_nothing(api, charlie, postmortem):
     assert api.get(f"/api/v1/action-items/{item.pk}/").status_code == 404
     assert (
         api.patch(f"/api/v1/postmortems/{postmortem.incident.number}/", {"summary": "x"}, format="json").status_code
-        == 400
+        == 404
     )
     created = api.post(
         "/api/v1/action-items/", {"incident": postmortem.incident.number, "title": "Mine now"}, format="json"
     )
-    assert created.status_code == 400
+    assert created.status_code == 404
     assert ActionItem.objects.count() == 1
 
 
