@@ -250,6 +250,13 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Redis that stops answering without closing the connection (a failover, a dropped route)
+    # would hold a publish forever, and with it the request that committed just before.
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "socket_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+        "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

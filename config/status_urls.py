@@ -8,3 +8,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", include("statuspage.public_urls")),
 ]
+
+handler500 = "config.views.server_error"

@@ -25,5 +25,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
 ]
 
+handler500 = "config.views.server_error"
+
 admin.site.site_header = "Fireline administration"
 admin.site.site_title = "Fireline admin"

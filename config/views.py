@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -59,3 +62,29 @@ def healthz(request: HttpRequest) -> JsonResponse:
     report["status"] = "ok" if healthy else "unavailable"
     report["checked_at"] = timezone.now().isoformat()
     return JsonResponse(report, status=200 if healthy else 503)
+
+
+# The database is unreachable, the connection broke, or PostgreSQL gave up on a lock or a
+# deadlock: the request's transaction rolled back, and trying again is the right advice.
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500 of both hosts: 503 with Retry-After when the database failed, else the 500 page.
+
+    Runs while Django handles the exception, and needs nothing the failure may have taken: no
+    request context, session or user. Paths under /api/ get JSON, as the API answers elsewhere.
+    """
+    unavailable = isinstance(sys.exc_info()[1], UNAVAILABLE_ERRORS)
+    status = 503 if unavailable else 500
+    if request.path.startswith("/api/"):
+        detail = "The database did not answer. Try again in a moment." if unavailable else "Server error."
+        response: HttpResponse = JsonResponse({"detail": detail}, status=status)
+    else:
+        response = HttpResponse(loader.render_to_string(f"{status}.html"), status=status)
+    if unavailable:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    # Never kept by a proxy or browser in place of the page that failed.
+    add_never_cache_headers(response)
+    return response

@@ -26,6 +26,7 @@ import smtplib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
@@ -124,7 +125,11 @@ class EmailChannel(Channel):
             body=_email_body(notification),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[address],
-            headers={"X-Fireline-Event-Id": notification.dedup_key, **_list_headers(notification)},
+            headers={
+                "Message-ID": message_id(notification),
+                "X-Fireline-Event-Id": notification.dedup_key,
+                **_list_headers(notification),
+            },
             connection=get_connection(timeout=timeout),
         )
         try:
@@ -133,6 +138,15 @@ class EmailChannel(Channel):
             raise TransportError(f"The mail server refused {address}: {exc.recipients}", permanent=True) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise TransportError(f"Mail not sent: {type(exc).__name__}: {exc}") from exc
+
+
+def message_id(notification: Notification) -> str:
+    """The same for every attempt at one notification. A worker that dies after the mail server
+    took a message but before the row was marked sent makes the sweep send it again; with the
+    same Message-ID, mail systems that drop repeats (Gmail does) and people's clients see one message.
+    """
+    digest = hashlib.sha256(notification.dedup_key.encode()).hexdigest()[:32]
+    return f"<{digest}@{urlsplit(settings.SITE_URL).hostname or 'fireline.invalid'}>"
 
 
 def _list_headers(notification: Notification) -> dict[str, str]:

@@ -286,7 +286,10 @@ def _maintenance_statuses(notice: Notice, status: str) -> dict[Component, str]:
         return {c: ComponentStatus.MAINTENANCE for c in notice.components.all()}
     if status == Status.COMPLETED:
         # Only what maintenance itself set goes back: a component someone marked as broken stays so,
-        # and one that another window still covers stays under maintenance.
+        # and one that another window still covers stays under maintenance. The components are
+        # locked first: a window another beat is starting right now holds them until it commits,
+        # and the query below then sees it in progress.
+        list(Component.objects.select_for_update(of=("self",)).filter(notices=notice).order_by("pk"))
         still_covered = Notice.objects.filter(
             kind=Notice.Kind.MAINTENANCE, status__in=rules.MAINTENANCE_ACTIVE
         ).exclude(pk=notice.pk)

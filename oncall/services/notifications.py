@@ -65,18 +65,48 @@ def _check_event(event: str) -> None:
         raise ValueError(f"Unknown notification event {event!r}; add it to Event.")
 
 
-def _enqueue(notification_id: int) -> bool:
-    """Hands one row to the broker. A broker outage is logged, never raised: the sweep retries."""
-    if celery_app.conf.task_always_eager:
-        # send_task ignores eager mode; debugging setups then deliver inline.
-        notification_deliver(notification_id=notification_id)
-        return True
-    try:
-        celery_app.send_task(DELIVER_TASK, args=(notification_id,))
-    except BROKER_ERRORS as exc:
-        logger.warning("Notification %s not enqueued (%s); the sweep will pick it up.", notification_id, exc)
-        return False
-    return True
+def _enqueue(*ids: int) -> int:
+    """Hands rows to the broker in order; returns how many it took.
+
+    A broker outage is logged, never raised: the sweep retries. The first refusal ends the
+    batch, so an outage (or a broker that hangs until the socket timeout) costs the caller
+    one wait, not one per row.
+    """
+    for done, notification_id in enumerate(ids):
+        if celery_app.conf.task_always_eager:
+            # send_task ignores eager mode; debugging setups then deliver inline.
+            notification_deliver(notification_id=notification_id)
+            continue
+        try:
+            celery_app.send_task(DELIVER_TASK, args=(notification_id,))
+        except BROKER_ERRORS as exc:
+            left = ", ".join(str(pk) for pk in ids[done:])
+            logger.warning("Notifications %s not enqueued (%s); the sweep will pick them up.", left, exc)
+            return done
+    return len(ids)
+
+
+OUTBOX_BATCH = "fireline_outbox_batch"
+
+
+def _enqueue_on_commit(notification_id: int) -> None:
+    """Enqueues the row after commit, in one batch with the other rows of the same transaction."""
+    connection = transaction.get_connection()
+    open_savepoints = set(connection.savepoint_ids)
+    # Join a batch queued by this block or one enclosing it: it runs when this row commits.
+    # A row rolled back with an inner savepoint stays in the batch and is skipped by the claim.
+    for savepoints, callback, *_ in connection.run_on_commit:
+        batch = getattr(callback, OUTBOX_BATCH, None)
+        if batch is not None and savepoints <= open_savepoints:
+            batch.append(notification_id)
+            return
+    batch = [notification_id]
+
+    def run() -> None:
+        _enqueue(*batch)
+
+    setattr(run, OUTBOX_BATCH, batch)
+    transaction.on_commit(run)
 
 
 def _write(*, dedup_key: str, now: datetime, **fields: object) -> Notification | None:
@@ -88,7 +118,7 @@ def _write(*, dedup_key: str, now: datetime, **fields: object) -> Notification |
     )
     if not created:
         return None
-    transaction.on_commit(lambda: _enqueue(notification.pk))
+    _enqueue_on_commit(notification.pk)
     return notification
 
 
@@ -199,9 +229,10 @@ def notify_addresses(
 def _enqueue_keys(keys: list[str]) -> None:
     # bulk_create with ignore_conflicts returns no ids; read them back after commit.
     for start in range(0, len(keys), 500):
-        ids = Notification.objects.filter(dedup_key__in=keys[start : start + 500], status=Notification.Status.PENDING)
-        for notification_id in ids.values_list("pk", flat=True):
-            _enqueue(notification_id)
+        rows = Notification.objects.filter(dedup_key__in=keys[start : start + 500], status=Notification.Status.PENDING)
+        ids = list(rows.values_list("pk", flat=True))
+        if _enqueue(*ids) < len(ids):
+            return  # The broker is away: the sweep enqueues the rest.
 
 
 # --- delivering ------------------------------------------------------------------------
@@ -356,7 +387,7 @@ def run_notification_sweep(*, now: datetime | None = None, batch: int = SWEEP_BA
     _reset_stale(now=now, batch=batch)
     due = Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
     ids = list(due.order_by("next_attempt_at").values_list("pk", flat=True)[:batch])
-    return sum(_enqueue(pk) for pk in ids)
+    return _enqueue(*ids)
 
 
 @transaction.atomic
@@ -371,8 +402,7 @@ def notification_retry(*, notifications: QuerySet[Notification], now: datetime |
     changed = Notification.objects.filter(pk__in=ids, status__in=retry).update(
         status=Notification.Status.PENDING, next_attempt_at=now
     )
-    for pk in ids:
-        transaction.on_commit(lambda pk=pk: _enqueue(pk))
+    transaction.on_commit(lambda: _enqueue(*ids))
     return changed
 
 
