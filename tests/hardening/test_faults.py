@@ -209,6 +209,30 @@ def test_a_hung_broker_costs_one_wait_per_request_and_loses_nothing(broker, team
     assert skipped == [f"Notifications {ids} not enqueued (Timeout reading from socket); the sweep will pick them up."]
 
 
+@pytest.mark.postgres(reason="Redis as the broker, as in production")
+@pytest.mark.django_db(transaction=True)
+def test_healthz_answers_503_when_the_broker_hangs(broker):
+    """Before the broker had a socket timeout, each health check held a web thread forever."""
+    answers: list[dict] = []
+
+    def check() -> None:
+        try:
+            response = Client().get("/healthz")
+            answers.append({**response.json(), "http": response.status_code})
+        finally:
+            connection.close()
+
+    with SilentServer() as hung:
+        broker.down(f"redis://127.0.0.1:{hung.port}/0")
+        request = threading.Thread(target=check, daemon=True)
+        request.start()
+        request.join(timeout=60)  # not a timing assertion: a check that never returns is the failure
+        assert not request.is_alive(), "/healthz hangs on the broker"
+    [answer] = answers
+    assert (answer["http"], answer["broker"]["ok"], answer["database"]["ok"]) == (503, False, True)
+    assert "Timeout" in answer["broker"]["error"]
+
+
 @contextmanager
 def _transport_options(options: dict) -> Iterator[None]:
     saved = celery_app.conf.broker_transport_options
