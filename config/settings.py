@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from csp import constants as csp
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.hosts.StatusHostMiddleware",
+    "config.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,18 +165,52 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ADMINS = [("Fireline admins", addr) for addr in env.list("ADMIN_EMAILS", default=[])]
 
 # Security: production defaults whenever DEBUG is off, each one switchable by env.
+# Behind a TLS-terminating proxy, set TRUST_X_FORWARDED_PROTO=true (the proxy must set
+# X-Forwarded-Proto and strip it from clients), else every request looks like plain HTTP
+# and SECURE_SSL_REDIRECT loops.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
-SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
-CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+# Preloading is a promise to browser vendors that is slow to undo: only when asked.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = env.bool("SESSION_COOKIE_HTTPONLY", default=True)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+X_FRAME_OPTIONS = env.str("X_FRAME_OPTIONS", default="DENY")
+SECURE_CONTENT_TYPE_NOSNIFF = env.bool("SECURE_CONTENT_TYPE_NOSNIFF", default=True)
+SECURE_REFERRER_POLICY = env.str("SECURE_REFERRER_POLICY", default="same-origin")
+# check --deploy warns (W021) whenever preload is off; off is the deliberate default.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# Portal pages load scripts and styles from their own origin only: no inline code, no other
+# host. Bootstrap's CSS draws form icons as data: SVGs. The API docs pages relax this per view
+# (config/urls.py); the status host keeps the policy of its snapshots (config/middleware.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF],
+        "img-src": [csp.SELF, "data:"],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
+# Clients' addresses: with N proxies in front that append to X-Forwarded-For, the N-th
+# address from the right; 0 uses REMOTE_ADDR (the default: a header clients can forge
+# is only trusted when told how many proxies wrote it).
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# Sign-in throttling: this many failed sign-ins for one username, or from one address,
+# within the window make the sign-in forms answer 429 until the window ends.
+FIRELINE_SIGNIN_FAILURES_PER_USERNAME = env.int("FIRELINE_SIGNIN_FAILURES_PER_USERNAME", default=5)
+FIRELINE_SIGNIN_FAILURES_PER_IP = env.int("FIRELINE_SIGNIN_FAILURES_PER_IP", default=50)
+FIRELINE_SIGNIN_WINDOW_SECONDS = env.int("FIRELINE_SIGNIN_WINDOW_SECONDS", default=15 * 60)
+# API requests per minute, per token and per signed-in person (sessions); then 429.
+FIRELINE_API_TOKEN_REQUESTS_PER_MINUTE = env.int("FIRELINE_API_TOKEN_REQUESTS_PER_MINUTE", default=1200)
+FIRELINE_API_USER_REQUESTS_PER_MINUTE = env.int("FIRELINE_API_USER_REQUESTS_PER_MINUTE", default=600)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
@@ -186,11 +222,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.TokenRateThrottle", "config.throttles.UserRateThrottle"],
+    "NUM_PROXIES": NUM_PROXIES or None,
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "config.api.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

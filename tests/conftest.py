@@ -10,8 +10,11 @@ import os
 import uuid
 
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
+from config import ratelimit
 from config.celery import app as celery_app
 from oncall.models import Membership
 from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
@@ -23,6 +26,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # Each run gets its own queue, so a worker started by a test never picks up
     # messages left on a shared broker by another run.
     celery_app.conf.task_default_queue = f"fireline-test-{uuid.uuid4().hex[:8]}"
+    # The suite calls the API as the same few people (and the schema test one token) far more
+    # often than a person would; tests of the API limits set their own (tests/config/test_throttles.py).
+    settings.FIRELINE_API_TOKEN_REQUESTS_PER_MINUTE = 1_000_000
+    settings.FIRELINE_API_USER_REQUESTS_PER_MINUTE = 1_000_000
 
 
 @pytest.fixture(autouse=True)
@@ -35,6 +42,17 @@ def _postgres_only(request: pytest.FixtureRequest) -> None:
     if IN_CI:
         pytest.fail(f"{reason}, and CI must run every test")
     pytest.skip(reason)
+
+
+@pytest.fixture
+def fresh_rate_limits() -> None:
+    """Rate-limit counters (config/ratelimit.py) outlive a test in Redis: start without any."""
+    if settings.FIRELINE_RATELIMIT_REDIS_URL:
+        client = ratelimit._client(settings.FIRELINE_RATELIMIT_REDIS_URL)
+        for key in client.scan_iter(match=f"{ratelimit.KEY_PREFIX}:*", count=1000):
+            client.delete(key)
+    else:
+        cache.clear()
 
 
 @pytest.fixture

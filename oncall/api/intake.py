@@ -243,7 +243,8 @@ def receive_alerts(request: Request, public_id: str) -> Response:
         logger.warning("Alert intake over the limit for integration %s.", integration.public_id)
         return _refuse(
             429,
-            f"More than {decision.limit} requests this minute; try again in {decision.retry_after_seconds} s.",
+            f"More than {decision.limit} requests this minute for this integration; "
+            f"try again in {decision.retry_after_seconds} seconds.",
             **{"Retry-After": str(decision.retry_after_seconds)},
         )
     body = request.body
