@@ -40,6 +40,8 @@ DATABASE = "fireline_bench_enforcement"
 SIZES = (10_000, 100_000)
 ITEMS_PER_POSTMORTEM = 10
 DUE = 1_000
+# Rows the sweeper is to look at on its next run (postmortems.models.NEXT_SWEEP).
+NEXT_SWEEP = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 MAX_RUNS = 12
 AIM_SECONDS = 2.0
 
@@ -48,31 +50,33 @@ AIM_SECONDS = 2.0
 
 POSTMORTEMS_SQL = """
 INSERT INTO postmortems_postmortem (status, due_at, summary, latency_impact, features_affected, business_impact,
-    timeline, root_cause, went_well, went_badly, created_at, published_at, overdue_since, incident_id, owner_id,
-    team_id)
+    timeline, root_cause, went_well, went_badly, created_at, published_at, overdue_since, next_check_at, incident_id,
+    owner_id, team_id)
 SELECT 'published', i.declared_at + interval '3 days', 'What happened.', '', '', '', '[]'::jsonb, 'A cause.', '', '',
-    i.declared_at + interval '1 day', i.declared_at + interval '2 days', NULL, i.id, i.declared_by_id, i.team_id
+    i.declared_at + interval '1 day', i.declared_at + interval '2 days', NULL, NULL, i.id, i.declared_by_id, i.team_id
 FROM incidents_incident i WHERE i.number BETWEEN %(first)s AND %(last)s
 """
 
 # Ten items per postmortem: most verified done or dropped; open ones are due months ahead or undated.
 ACTION_ITEMS_SQL = f"""
 INSERT INTO postmortems_actionitem (title, due_date, priority, kind, verification, expected_impact, status,
-    wont_do_reason, evidence, done_at, overdue_since, created_at, owner_id, team_id, postmortem_id)
-SELECT 'Item ' || n || ' of postmortem ' || p.id,
-    CASE WHEN s.status <> 'open' THEN (p.created_at + make_interval(days => 14 + n))::date
-         WHEN mod(g, 3) = 0 THEN NULL
-         ELSE (%(anchor)s::timestamptz + make_interval(days => 60 + {_scale._h(21, 300)}))::date END,
+    wont_do_reason, evidence, done_at, overdue_since, next_check_at, created_at, owner_id, team_id, postmortem_id)
+SELECT 'Item ' || n || ' of postmortem ' || p.id, d.due_date,
     1 + mod(n, 4), 'prevent', 'A drill shows it.', '', s.status, CASE WHEN s.status = 'wont_do' THEN 'Moot' ELSE '' END,
     CASE WHEN s.status = 'done' THEN 'Drill passed' ELSE '' END,
-    CASE WHEN s.status IN ('done', 'wont_do') THEN p.created_at + interval '20 days' END, NULL, p.created_at,
-    m.user_id, p.team_id, p.id
+    CASE WHEN s.status IN ('done', 'wont_do') THEN p.created_at + interval '20 days' END, NULL,
+    -- Where the sweeper left an open item: the day of its reminder, three days before it is due.
+    CASE WHEN s.status = 'open' THEN d.due_date - 3 END, p.created_at, m.user_id, p.team_id, p.id
 FROM postmortems_postmortem p
 JOIN incidents_incident i ON i.id = p.incident_id AND i.number BETWEEN %(first)s AND %(last)s
 CROSS JOIN generate_series(1, {ITEMS_PER_POSTMORTEM}) AS n
 CROSS JOIN LATERAL (SELECT i.number::bigint * {ITEMS_PER_POSTMORTEM} + n AS g) gg
 CROSS JOIN LATERAL (SELECT CASE WHEN {_scale._h(20, 100)} < 85 THEN 'done' WHEN {_scale._h(20, 100)} < 90
     THEN 'wont_do' ELSE 'open' END AS status) s
+CROSS JOIN LATERAL (SELECT
+    CASE WHEN s.status <> 'open' THEN (p.created_at + make_interval(days => 14 + n))::date
+         WHEN mod(g, 3) = 0 THEN NULL
+         ELSE (%(anchor)s::timestamptz + make_interval(days => 60 + {_scale._h(21, 300)}))::date END AS due_date) d
 JOIN bench_team_member m ON m.team_id = p.team_id AND m.k = mod(n, {_scale.MEMBERS_PER_TEAM})
 """
 
@@ -102,11 +106,12 @@ def load(org: _scale.Org, *, first: int, last: int, anchor: dt.datetime) -> floa
     started = time.perf_counter()
     _scale.load_incidents(org, first=first, last=last, anchor=anchor)
     params = {"first": first, "last": last, "anchor": anchor}
-    _scale.sql(POSTMORTEMS_SQL, params)
-    _scale.sql(ACTION_ITEMS_SQL, params)
-    after = _scale.sql_value("SELECT coalesce(max(id), 0) FROM oncall_alert")
-    _scale.sql(ALERTS_SQL, params)
-    _scale.sql(PAGES_SQL, {"snapshot": SNAPSHOT["policy"], "after": after})
+    with _scale.bulk_load():
+        _scale.sql(POSTMORTEMS_SQL, params)
+        _scale.sql(ACTION_ITEMS_SQL, params)
+        after = _scale.sql_value("SELECT coalesce(max(id), 0) FROM oncall_alert")
+        _scale.sql(ALERTS_SQL, params)
+        _scale.sql(PAGES_SQL, {"snapshot": SNAPSHOT["policy"], "after": after})
     return time.perf_counter() - started
 
 
@@ -156,22 +161,23 @@ def make_due(org: _scale.Org, now: dt.datetime) -> None:
     _scale.sql(
         """
         UPDATE postmortems_actionitem a SET status = 'open', done_at = NULL, overdue_since = NULL, evidence = '',
-            wont_do_reason = '',
+            wont_do_reason = '', next_check_at = %s,
             due_date = t.today + (ARRAY[3, 0, -1 - mod(a.id, 2)::int, -3 - mod(a.id, 4)::int])[1 + mod(a.id, 4)::int]
         FROM bench_team_today t
         WHERE t.team_id = a.team_id AND a.postmortem_id IN (SELECT id FROM postmortems_postmortem ORDER BY id LIMIT %s)
         """,
-        [DUE // ITEMS_PER_POSTMORTEM],
+        [NEXT_SWEEP, DUE // ITEMS_PER_POSTMORTEM],
     )
     # Postmortems: the first DUE are drafts due in 12 hours, 1 hour ago, and 2-5 days ago.
     _scale.sql(
         """
         UPDATE postmortems_postmortem p SET status = 'draft', published_at = NULL, overdue_since = NULL,
+            next_check_at = %(armed)s,
             due_at = %(now)s::timestamptz + (ARRAY[interval '12 hours', interval '-1 hour',
                 make_interval(days => -2 - mod(p.id, 4)::int)])[1 + mod(p.id, 3)::int]
         WHERE p.id IN (SELECT id FROM postmortems_postmortem ORDER BY id LIMIT %(due)s)
         """,
-        {"now": now, "due": DUE},
+        {"now": now, "due": DUE, "armed": NEXT_SWEEP},
     )
     # Pages: DUE triggered pages whose next step was due a minute ago, each with its alert open.
     _scale.sql(

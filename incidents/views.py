@@ -31,7 +31,7 @@ from incidents.forms import (
     TriageForm,
     UpdateForm,
 )
-from incidents.models import Incident
+from incidents.models import Incident, RoleAssignment
 from oncall.models import Page
 
 PER_PAGE = 25
@@ -298,7 +298,9 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
         "chart": charts.stacked_bars(counts),
         "sources": sources,
         "monitor_share": metrics.monitor_share(sources),
-        "hours": metrics.person_hours_by_role(found),
+        "hours": [
+            (RoleAssignment.Role(role).label, total) for role, total in metrics.person_hours_totals(found).items()
+        ],
         "extra": metrics.extra_figures(found, history=selectors.incident_list_visible(user=request.user)),
     }
     return render(request, "incidents/metrics.html", context)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from incidents import metrics, selectors, services
 from incidents.models import Incident
@@ -71,3 +72,17 @@ def test_person_hours_by_role(dataset, bob):
     first = Incident.objects.get(title="Checkout down")
     hours = metrics.person_hours_by_role(selectors.incident_list_visible(user=bob), now=t(9, 0))
     assert hours[first.number] == {"commander": round(80 / 60, 2)}
+
+
+def test_person_hours_totals_per_role_over_all_incidents(dataset, bob):
+    totals = metrics.person_hours_totals(selectors.incident_list_visible(user=bob), now=t(9, 0))
+    # Two resolved SEV-1s of 80 minutes, the open SEV-2 since the 6th at noon, team B's 30 minutes.
+    assert totals == {"commander": round((80 + 80 + 60 * 60 + 30) / 60, 1)}
+
+
+def test_the_metrics_page_shows_person_hours_summed_per_role(client, dataset, bob, time_machine):
+    time_machine.move_to(t(9, 0))
+    client.force_login(bob)
+    response = client.get(reverse("incidents:metrics"), {"months": 3})
+    assert response.context["hours"] == [("Incident commander", round((80 + 80 + 60 * 60 + 30) / 60, 1))]
+    assert "Incident commander: 63.2 h" in response.content.decode()
