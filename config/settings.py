@@ -170,7 +170,8 @@ ADMINS = [("Fireline admins", addr) for addr in env.list("ADMIN_EMAILS", default
 # and SECURE_SSL_REDIRECT loops.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+TRUST_X_FORWARDED_PROTO = env.bool("TRUST_X_FORWARDED_PROTO", default=False)
+if TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
@@ -200,9 +201,11 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 # Clients' addresses: with N proxies in front that append to X-Forwarded-For, the N-th
-# address from the right; 0 uses REMOTE_ADDR (the default: a header clients can forge
-# is only trusted when told how many proxies wrote it).
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+# address from the right; 0 uses REMOTE_ADDR. A header clients can forge is trusted only
+# when told how many proxies wrote it: by default one behind a trusted proxy (as
+# deploy/nginx.conf), else none. Behind a proxy with 0, every client has the proxy's
+# address and shares one sign-in failure count.
+NUM_PROXIES = env.int("NUM_PROXIES", default=1 if TRUST_X_FORWARDED_PROTO else 0)
 # Sign-in throttling: this many failed sign-ins for one username, or from one address,
 # within the window make the sign-in forms answer 429 until the window ends.
 FIRELINE_SIGNIN_FAILURES_PER_USERNAME = env.int("FIRELINE_SIGNIN_FAILURES_PER_USERNAME", default=5)

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import caches
 
 from config.hosts import is_status_host
@@ -204,7 +205,12 @@ REASONS = {200: "200 OK", 304: "304 Not Modified", 404: "404 Not Found"}
 
 
 class SnapshotWSGI:
-    """Answers GET/HEAD on the status host from the snapshot; passes everything else to Django."""
+    """Answers GET/HEAD on the status host from the snapshot; passes everything else to Django.
+
+    Transport as Django's SecurityMiddleware has it for the portal: with SECURE_SSL_REDIRECT
+    a plain-HTTP request goes on to Django, which redirects it, and an HTTPS answer carries
+    HSTS when SECURE_HSTS_SECONDS is set.
+    """
 
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -213,7 +219,8 @@ class SnapshotWSGI:
         method = environ.get("REQUEST_METHOD", "GET")
         if method in ("GET", "HEAD"):
             host = _host(environ)
-            if host and is_status_host(host):
+            secure = _is_secure(environ)
+            if host and is_status_host(host) and (secure or not settings.SECURE_SSL_REDIRECT):
                 document = lookup(host, environ.get("PATH_INFO", "/"))
                 if document is not None:
                     status, headers, body = respond(
@@ -222,9 +229,28 @@ class SnapshotWSGI:
                         accept_encoding=environ.get("HTTP_ACCEPT_ENCODING", ""),
                         head=method == "HEAD",
                     )
+                    if secure and settings.SECURE_HSTS_SECONDS:
+                        headers.append(("Strict-Transport-Security", _hsts()))
                     start_response(REASONS[status], headers)
                     return [body]
         return self.app(environ, start_response)
+
+
+def _is_secure(environ: dict) -> bool:
+    """HTTPS, as `HttpRequest.is_secure()` decides it (SECURE_PROXY_SSL_HEADER behind a proxy)."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        name, value = settings.SECURE_PROXY_SSL_HEADER
+        return environ.get(name, "").split(",", 1)[0].strip() == value
+    return environ.get("wsgi.url_scheme") == "https"
+
+
+def _hsts() -> str:
+    value = f"max-age={settings.SECURE_HSTS_SECONDS}"
+    if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+        value += "; includeSubDomains"
+    if settings.SECURE_HSTS_PRELOAD:
+        value += "; preload"
+    return value
 
 
 def _host(environ: dict) -> str:

@@ -74,6 +74,7 @@ SECURITY_SETTINGS = [
     "SECURE_CONTENT_TYPE_NOSNIFF",
     "SECURE_REFERRER_POLICY",
     "SILENCED_SYSTEM_CHECKS",
+    "NUM_PROXIES",
 ]
 
 
@@ -101,6 +102,7 @@ def test_production_turns_on_https_only_cookies_hsts_and_the_redirect_without_pr
         "SECURE_CONTENT_TYPE_NOSNIFF": True,
         "SECURE_REFERRER_POLICY": "same-origin",
         "SILENCED_SYSTEM_CHECKS": ["security.W021"],
+        "NUM_PROXIES": 0,
     }
 
 
@@ -115,6 +117,7 @@ def test_security_settings_follow_the_environment():
     )
     assert values["SECURE_SSL_REDIRECT"] is False
     assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["NUM_PROXIES"] == 1  # the trusted proxy's X-Forwarded-For names the client
     assert values["SECURE_HSTS_SECONDS"] == 600
     assert values["SECURE_HSTS_PRELOAD"] is True
     assert values["SILENCED_SYSTEM_CHECKS"] == []  # asked for preload: the check is not silenced
