@@ -88,6 +88,9 @@ def postmortem_create(*, incident: Incident, by: User | None = None, now: dt.dat
     Side effects: the timeline imported as facts, the owner told (Event.POSTMORTEM_ASSIGNED).
     """
     now = now or timezone.now()
+    # The resolve signal, the beat's sweep and a person may open it at the same moment: under the
+    # incident's row lock one creates it and the others find it.
+    Incident.objects.select_for_update().filter(pk=incident.pk).first()
     existing = Postmortem.objects.filter(incident=incident).first()
     if existing:
         return existing
@@ -355,9 +358,15 @@ def run_missing_postmortems(*, now: dt.datetime | None = None) -> int:
     ).select_related("team")[:BATCH]
     created = 0
     for incident in missing:
-        if _required(incident):
+        if not _required(incident):
+            continue
+        with transaction.atomic():
+            # Another beat may be creating it: wait for the incident's lock, then look again.
+            Incident.objects.select_for_update().filter(pk=incident.pk).first()
+            if Postmortem.objects.filter(incident=incident).exists():
+                continue
             postmortem_create(incident=incident, now=now)
-            created += 1
+        created += 1
     return created
 
 

@@ -394,6 +394,10 @@ def due_work(team_a, alice, bob, service_a, _fresh_snapshots):
     past = incidents.incident_declare(team=team_a, title="Payouts late", severity=1, by=alice, now=start)
     incidents.incident_resolve(incident=past, by=alice, reason="Queue drained", now=start + 2 * MINUTE)
     postmortem = postmortems.postmortem_create(incident=past, now=start + 2 * MINUTE)
+    # Resolved just now, and its postmortem lost between the commit and the signal's receiver.
+    missed = incidents.incident_declare(team=team_a, title="Sign-in slow", severity=1, by=alice, now=now - 20 * MINUTE)
+    incidents.incident_resolve(incident=missed, by=alice, reason="Cache warmed", now=now - 10 * MINUTE)
+    Postmortem.objects.filter(incident=missed).delete()
     item = postmortems.action_item_create(
         postmortem=postmortem,
         by=alice,
@@ -416,7 +420,7 @@ def due_work(team_a, alice, bob, service_a, _fresh_snapshots):
     )  # fmt: skip
     assert statuspage.run_maintenance_windows(now=start + dt.timedelta(hours=2)) == 1  # `ending` is in progress
     return {
-        "now": now, "pages": pages, "burning": burning, "postmortem": postmortem, "item": item,
+        "now": now, "pages": pages, "burning": burning, "postmortem": postmortem, "item": item, "missed": missed,
         "starting": starting, "ending": ending, "component": component,
     }  # fmt: skip
 
@@ -425,6 +429,7 @@ SWEEPERS: dict[str, Callable[[dt.datetime], int]] = {
     "escalations": lambda now: paging.run_escalations(now=now),
     "update reminders": lambda now: incidents.run_update_reminders(now=now),
     "customer notice guard": lambda now: watch.run_customer_notice_guard(now=now),
+    "missing postmortems": lambda now: postmortems.run_missing_postmortems(now=now),
     "postmortem deadlines": lambda now: postmortems.run_postmortem_deadlines(now=now),
     "action item deadlines": lambda now: postmortems.run_action_item_deadlines(now=now),
     "maintenance windows": lambda now: statuspage.run_maintenance_windows(now=now),
@@ -449,7 +454,11 @@ def test_three_beats_running_every_sweeper_at_once_do_each_thing_once(due_work, 
         done = {}
         for name, sweep in SWEEPERS.items():
             barrier.wait(timeout=60)
-            done[name] = sweep(now)
+            try:
+                done[name] = sweep(now)
+            except Exception:
+                barrier.abort()  # the other beats stop at the next job instead of waiting
+                raise
         return done
 
     results = run_threads(BEATS, beat)
@@ -459,6 +468,8 @@ def test_three_beats_running_every_sweeper_at_once_do_each_thing_once(due_work, 
     assert total["update reminders"] == 1
     assert total["customer notice guard"] == 1
     assert total["maintenance windows"] == 2
+    assert total["missing postmortems"] == 1
+    assert Postmortem.objects.filter(incident=due_work["missed"]).count() == 1
     # What each sweep says it sent is what exists, once per key.
     # Reminder, overdue and escalation, all to alice: she owns the postmortem and manages the team.
     assert total["postmortem deadlines"] == postmortem_rows.count() == 3
