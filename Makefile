@@ -33,12 +33,22 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-# The status page under load: granian as the Procfile runs it against nginx serving the same bytes.
-# Needs Redis on 127.0.0.1:6379 (databases 5 and 6 are the bench's); wrk and nginx come from apt.
+# Every benchmark of bench/README.md, about 12 minutes on 2 CPUs: the status page under load
+# (granian as the Procfile runs it against nginx), the incident API and the metrics page at
+# 100,000 incidents, an alert storm on granian, and the sweepers at 1,000,000 action items.
+# Needs Redis on 127.0.0.1:6379 (databases 5 to 8 are the benches') and PostgreSQL on
+# 127.0.0.1:5432 (they make and drop fireline_bench_* databases); wrk and nginx come from apt.
+# Runs them all, then fails if any did.
 bench: install
 	@{ command -v wrk >/dev/null && { command -v nginx || test -x /usr/sbin/nginx; } >/dev/null; } || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; }
-	$(PY) bench/status_page.py $(if $(DURATION),--duration $(DURATION))
+	@start=$$(date +%s); failed=""; \
+	for bench in "status_page.py$(if $(DURATION), --duration $(DURATION))" api_incidents.py metrics_page.py \
+	    alert_storm.py enforcement.py; do \
+	  echo; echo "=== bench/$$bench"; $(PY) bench/$$bench || failed="$$failed $$bench"; \
+	done; \
+	echo; echo "make bench: all benchmarks in $$(( $$(date +%s) - start )) s"; \
+	test -z "$$failed" || { echo "make bench: failed:$$failed"; exit 1; }
 
 clean:
 	rm -rf var/ .pytest_cache

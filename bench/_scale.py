@@ -392,5 +392,6 @@ def machine_line() -> str:
         pg_version = cursor.fetchone()[0]
     return (
         f"Machine: {os.cpu_count()} CPUs, {memory_gib():.0f} GiB, {cpu_model()}; PostgreSQL {pg_version}, "
-        f"Python {sys.version.split()[0]}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+        f"Python {sys.version.split()[0]}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
+        f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} (other work on the machine skews figures)"
     )

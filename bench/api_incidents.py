@@ -1,12 +1,12 @@
 """`GET /api/v1/incidents/` with 10,000 and 100,000 incidents in PostgreSQL, as a token user.
 
-Run: .venv/bin/python bench/api_incidents.py [--requests 30] [--keep]   (or `make bench`)
+Run: .venv/bin/python bench/api_incidents.py [--requests 20] [--keep]   (or `make bench`)
 Needs PostgreSQL on 127.0.0.1:5432 (makes and drops `fireline_bench_api`) and Redis
 (databases 7 and 8, flushed). Requests go through Django's full WSGI handler and middleware
 in this process (django.test.Client: no socket, no HTTP server), authenticated with an API
 token of a person in two of eight teams, with DEBUG off. Each scenario (first, second, middle
 and last page, filters by team, severity, status, text, and all together) is requested
-`--requests` times after a warm-up; the SQL queries of one request of each are counted, and
+`--requests` times (20: 200 requests per size) after a warm-up; the SQL queries of one request of each are counted, and
 the list is also read with page sizes 10, 50 and 100 to show the query count does not grow
 with the page. Aim: median under 40 ms at 100,000 incidents.
 """
@@ -153,7 +153,7 @@ def report(rows: list[Row], by_page_size: dict[int, list[tuple[int, float, int, 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=30, help="timed requests per scenario (default 30)")
+    parser.add_argument("--requests", type=int, default=20, help="timed requests per scenario (default 20)")
     parser.add_argument("--keep", action="store_true", help="keep the database fireline_bench_api")
     options = parser.parse_args()
     print(f"$ {shlex.join(['.venv/bin/python', 'bench/api_incidents.py', *sys.argv[1:]])}", flush=True)
