@@ -73,7 +73,8 @@ MINUTE = dt.timedelta(minutes=1)
 def _reset_broker_connections() -> None:
     # What Celery does after a fork: the next publish opens a connection to the broker URL of now.
     celery_app._pool = None
-    celery_app.__dict__.get("amqp") and setattr(celery_app.amqp, "_producer_pool", None)
+    if "amqp" in celery_app.__dict__:
+        celery_app.amqp._producer_pool = None
 
 
 @pytest.fixture
