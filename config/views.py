@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
 
 from config.celery import app as celery_app
 
@@ -62,6 +63,13 @@ def healthz(request: HttpRequest) -> JsonResponse:
     report["status"] = "ok" if healthy else "unavailable"
     report["checked_at"] = timezone.now().isoformat()
     return JsonResponse(report, status=200 if healthy else 503)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for URLs nothing matches: JSON under /api/, as the API answers, else the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
 
 
 # The database is unreachable, the connection broke, or PostgreSQL gave up on a lock or a

@@ -42,6 +42,8 @@ class IncidentSerializer(serializers.ModelSerializer):
     page = serializers.PrimaryKeyRelatedField(queryset=Page.objects.none(), required=False, allow_null=True)
     reference = serializers.CharField(read_only=True)
     current_roles = RoleSerializer(many=True, read_only=True)
+    # Declared so the schema keeps "" (not chosen yet): ModelSerializer drops allow_blank on read-only fields.
+    mitigation_path = serializers.ChoiceField(choices=Incident.Mitigation.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Incident
@@ -100,7 +102,7 @@ class AssignSerializer(serializers.Serializer):
 
 
 class TimelineSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     corrects = serializers.PrimaryKeyRelatedField(
         queryset=TimelineEntry.objects.none(), required=False, allow_null=True
     )
@@ -113,7 +115,7 @@ class TimelineSerializer(serializers.ModelSerializer):
 
 
 class UpdateSerializer(serializers.ModelSerializer):
-    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    posted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = IncidentUpdate
@@ -277,8 +279,8 @@ class IncidentViewSet(
         return Response({"warnings": warnings})
 
     @extend_schema(methods=["get"], responses=TimelineSerializer(many=True))
-    @extend_schema(methods=["post"], request=TimelineSerializer, responses=TimelineSerializer)
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["post"], request=TimelineSerializer, responses={201: TimelineSerializer})
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def timeline(self, request: Request, number: str) -> Response:
         """The timeline, oldest first; `POST` adds a note (or a correction with `corrects`)."""
         if request.method == "GET":
@@ -299,8 +301,8 @@ class IncidentViewSet(
         return Response(TimelineSerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["get"], responses=UpdateSerializer(many=True))
-    @extend_schema(methods=["post"], request=UpdateSerializer, responses=UpdateSerializer)
-    @action(detail=True, methods=["get", "post"])
+    @extend_schema(methods=["post"], request=UpdateSerializer, responses={201: UpdateSerializer})
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def updates(self, request: Request, number: str) -> Response:
         """Internal updates; `POST` posts the next one to the team's channels."""
         if request.method == "GET":
@@ -320,7 +322,7 @@ class IncidentViewSet(
         )
         return Response(UpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=HelpSerializer, responses=TimelineSerializer)
+    @extend_schema(request=HelpSerializer, responses={201: TimelineSerializer})
     @action(detail=True, methods=["post"])
     def help(self, request: Request, number: str) -> Response:
         incident = self._acting()

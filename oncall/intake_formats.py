@@ -41,6 +41,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from config.inputs import first_nul
+
 TRIGGER = "trigger"
 RESOLVE = "resolve"
 MAX_ITEMS = 100
@@ -102,11 +104,16 @@ def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise ParseError("The body is empty; send a JSON document.")
     try:
-        return json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ParseError("The body is not UTF-8 text.") from exc
     except json.JSONDecodeError as exc:
         raise ParseError(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from exc
+    where = first_nul(data)
+    if where is not None:
+        # PostgreSQL stores no U+0000 in text or jsonb: refuse it here rather than fail on INSERT.
+        raise ParseError(f"{where or 'The body'} contains a NUL character (\\u0000), which cannot be stored.")
+    return data
 
 
 # --- shared helpers ----------------------------------------------------------------------

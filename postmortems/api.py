@@ -39,7 +39,10 @@ class FindingSerializer(serializers.Serializer):
 class PostmortemSerializer(serializers.ModelSerializer):
     incident = serializers.IntegerField(source="incident.number", read_only=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    owner = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.all(), required=False)
+    # Null when the owner's account is gone (SET_NULL); a new owner must be named, not cleared.
+    owner = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.all(), required=False, allow_null=True
+    )
     reviewers = serializers.SlugRelatedField(slug_field="username", many=True, read_only=True)
     factors = FactorSerializer(many=True, read_only=True)
 
@@ -52,6 +55,11 @@ class PostmortemSerializer(serializers.ModelSerializer):
             "published_at",
         ]  # fmt: skip
         read_only_fields = ["status", "due_at", "overdue_since", "timeline", "created_at", "published_at"]
+
+    def validate_owner(self, owner: User | None) -> User:
+        if owner is None:
+            raise serializers.ValidationError("Name the new owner: a postmortem always has one.")
+        return owner
 
 
 class PostmortemTransitionSerializer(serializers.Serializer):
@@ -138,7 +146,7 @@ class PostmortemViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         services.postmortem_transition(postmortem=postmortem, by=request.user, **body.validated_data)
         return Response(self.get_serializer(self.get_object()).data)
 
-    @extend_schema(request=FactorSerializer, responses=FactorSerializer)
+    @extend_schema(request=FactorSerializer, responses={201: FactorSerializer})
     @action(detail=True, methods=["post"])
     def factors(self, request: Request, incident: str) -> Response:
         postmortem = self._acting()

@@ -179,7 +179,7 @@ def blameless_findings(postmortem: Postmortem) -> list[blameless.Finding]:
 
 
 @transaction.atomic
-def factor_add(*, postmortem: Postmortem, kind: str, description: str, by: User) -> ContributingFactor:
+def factor_add(*, postmortem: Postmortem, kind: str, by: User, description: str = "") -> ContributingFactor:
     _require_member(postmortem.team, by)
     if postmortem.status == Postmortem.Status.PUBLISHED:
         raise ConflictError("A published postmortem is read-only.")

@@ -30,7 +30,7 @@ INCIDENT_IMPACTS = [c for c in Impact.choices if c[0] != Impact.MAINTENANCE]
 
 class ComponentSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    group = serializers.CharField(source="group.name", read_only=True, default=None)
+    group = serializers.CharField(source="group.name", read_only=True, allow_null=True, default=None)
 
     class Meta:
         model = Component
@@ -50,7 +50,7 @@ class StatusPageSerializer(serializers.ModelSerializer):
 
 class NoticeUpdateSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = NoticeUpdate
@@ -61,7 +61,7 @@ class NoticeUpdateSerializer(serializers.ModelSerializer):
 class NoticeSerializer(serializers.ModelSerializer):
     id = serializers.CharField(source="public_id", read_only=True)
     page = serializers.CharField(source="page.public_id", read_only=True)
-    incident = serializers.IntegerField(source="incident.number", read_only=True, default=None)
+    incident = serializers.IntegerField(source="incident.number", read_only=True, allow_null=True, default=None)
     components = serializers.SlugRelatedField(slug_field="public_id", many=True, read_only=True)
     updates = NoticeUpdateSerializer(many=True, read_only=True)
 

@@ -53,7 +53,7 @@ def _team_param(request: Request) -> Team:
 
 class CoverSerializer(serializers.ModelSerializer):
     schedule = serializers.CharField(source="layer.schedule.slug", read_only=True)
-    proposed_user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    proposed_user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     covered_by = serializers.SerializerMethodField()
 
     class Meta:
@@ -67,7 +67,7 @@ class CoverSerializer(serializers.ModelSerializer):
 class CompTimeGrantSerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True)
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     covers = CoverSerializer(many=True, read_only=True)
 
     class Meta:
@@ -147,7 +147,7 @@ class CompTimeGrantViewSet(viewsets.ReadOnlyModelViewSet):
 class CompTimeUseSerializer(serializers.ModelSerializer):
     user = TeammateField()
     team = VisibleTeamField(slug_field="slug")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = CompTimeUse
@@ -179,6 +179,9 @@ class CompTimeUseViewSet(
 class CompTimePolicySerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     time_zone = serializers.CharField(source="team.time_zone", read_only=True)
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Null while the team keeps the playbook's defaults."
+    )
 
     class Meta:
         model = CompTimePolicy
@@ -194,7 +197,6 @@ class CompTimePolicySerializer(serializers.ModelSerializer):
             "grant_hours",
             "updated_at",
         ]
-        read_only_fields = ["updated_at"]
 
 
 class CompTimePolicyViewSet(viewsets.GenericViewSet):
@@ -279,7 +281,7 @@ class HolidayViewSet(
 class WorkLogSerializer(serializers.ModelSerializer):
     user = TeammateField(required=False, help_text="Default: you. Managers log work for their members.")
     team = VisibleTeamField(slug_field="slug")
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = WorkLog

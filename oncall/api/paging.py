@@ -43,14 +43,14 @@ class PageAlertSerializer(serializers.ModelSerializer):
 
 
 class PageEventSerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     delivery = serializers.SerializerMethodField(help_text="The notification's delivery status, for NOTIFIED events.")
 
     class Meta:
         model = PageEvent
         fields = ["at", "kind", "user", "step", "channel", "delivery", "message"]
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_delivery(self, event: PageEvent) -> str | None:
         return event.notification.status if event.notification else None
 
@@ -59,8 +59,8 @@ class PageSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     service = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     alert = PageAlertSerializer(read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     url = serializers.SerializerMethodField()
 
     class Meta:

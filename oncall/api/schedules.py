@@ -168,7 +168,7 @@ class ScheduleViewSet(
         ],
         responses=ShiftSerializer(many=True),
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def shifts(self, request: Request, slug: str) -> Response:
         """Final shifts of every layer (rotation plus overrides; gaps have `user: null`)."""
         schedule = self.get_object()
@@ -230,7 +230,7 @@ class LayerViewSet(
 class OverrideSerializer(serializers.ModelSerializer):
     layer = VisibleLayerField()
     user = TeammateField()
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Override
@@ -269,7 +269,7 @@ class OverrideViewSet(
 class SwapRequestSerializer(serializers.ModelSerializer):
     layer = VisibleLayerField()
     requester = TeammateField(required=False)
-    taken_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    taken_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = SwapRequest

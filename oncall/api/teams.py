@@ -74,7 +74,7 @@ class VisibleTeamField(serializers.SlugRelatedField):
 class ServiceSerializer(serializers.ModelSerializer):
     team = VisibleTeamField(slug_field="slug")
     runbook_missing = serializers.ListField(child=serializers.CharField(), read_only=True)
-    runbook_updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    runbook_updated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Service
