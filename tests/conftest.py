@@ -30,6 +30,8 @@ def pytest_configure(config: pytest.Config) -> None:
     # often than a person would; tests of the API limits set their own (tests/config/test_throttles.py).
     settings.FIRELINE_API_TOKEN_REQUESTS_PER_MINUTE = 1_000_000
     settings.FIRELINE_API_USER_REQUESTS_PER_MINUTE = 1_000_000
+    # PBKDF2 takes about a second per hash on this machine, and factories hash every user's password.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
