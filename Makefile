@@ -33,7 +33,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-# Every benchmark of bench/README.md, about 12 minutes on 2 CPUs: the status page under load
+# Every benchmark of bench/README.md, about 8 minutes on 2 CPUs: the status page under load
 # (granian as the Procfile runs it against nginx), the incident API and the metrics page at
 # 100,000 incidents, an alert storm on granian, and the sweepers at 1,000,000 action items.
 # Needs Redis on 127.0.0.1:6379 (databases 5 to 8 are the benches') and PostgreSQL on

@@ -298,9 +298,19 @@ def explain(query: str) -> str:
 
 
 def sweep_once(sweep: Sweep, size: int, now: dt.datetime) -> Outcome:
-    from django.db import connection
+    from django.db import connection, transaction
 
     outcome = Outcome(size, sweep.name)
+    # The claiming query's plan while the rows are due: a dry run, rolled back, captures it.
+    dry = QueryLog(sweep.table)
+    with transaction.atomic(), connection.execute_wrapper(dry):
+        sweep.run(now)
+        transaction.set_rollback(True)
+    if not dry.claiming:
+        raise BenchError(f"no claiming query on {sweep.table} among the {dry.count} of a run")
+    outcome.plan_sql = dry.claiming
+    outcome.plan = explain(dry.claiming)
+    outcome.seq_scan = bool(re.search(rf"Seq Scan on {sweep.table}\b", outcome.plan))
     for run in range(MAX_RUNS):
         log = QueryLog(sweep.table)
         started = time.perf_counter()
@@ -310,14 +320,9 @@ def sweep_once(sweep: Sweep, size: int, now: dt.datetime) -> Outcome:
         outcome.returned.append(done)
         if run == 0:
             outcome.queries_first_run = log.count
-            if not log.claiming:
-                raise BenchError(f"no claiming query on {sweep.table} among the {log.count} of the first run")
-            outcome.plan_sql = log.claiming
         if not done:
             break
     outcome.reached = _scale.sql_value(sweep.reached_sql, {"now": now})
-    outcome.plan = explain(outcome.plan_sql)
-    outcome.seq_scan = bool(re.search(rf"Seq Scan on {sweep.table}\b", outcome.plan))
     return outcome
 
 
@@ -349,7 +354,7 @@ def report(outcomes: list[Outcome], loads: dict[int, float], tables: dict[int, d
         if o.size != max(SIZES):
             continue
         verdict = "SEQUENTIAL SCAN of the big table" if o.seq_scan else "index scan"
-        print(f"--- {o.sweep} at {o.size} incidents: claiming query ({verdict})")
+        print(f"--- {o.sweep} at {o.size} incidents: claiming query with {DUE} rows due ({verdict})")
         print(o.plan_sql)
         print(o.plan)
         print()
