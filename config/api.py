@@ -1,14 +1,12 @@
-"""The one place domain errors become API responses, and the API's search filter."""
+"""The one place domain errors (and Django's refusals of a body) become API responses."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from rest_framework import filters
-from rest_framework.exceptions import ValidationError
-from rest_framework.request import Request
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import DomainError
@@ -19,18 +17,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.field:
             return Response({exc.field: [exc.message]}, status=exc.status_code)
         return Response({"detail": exc.message}, status=exc.status_code)
-    response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, list):
-        # `raise ValidationError("…")` outside a serializer: keep the answer an object, as documented.
-        response.data = {api_settings.NON_FIELD_ERRORS_KEY: response.data}
-    return response
-
-
-class SearchFilter(filters.SearchFilter):
-    """DRF's search, whose refusals (a NUL in the term) name the parameter."""
-
-    def get_search_terms(self, request: Request) -> list[str]:
-        try:
-            return super().get_search_terms(request)
-        except ValidationError as exc:
-            raise ValidationError({self.search_param: exc.detail}) from exc
+    # Django refuses these while DRF reads the body; unhandled, they became an HTML 400 page.
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response({"detail": f"The request body is larger than {limit} bytes."}, status=413)
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return Response({"detail": "The request has too many fields or files."}, status=400)
+    return drf_exception_handler(exc, context)

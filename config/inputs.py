@@ -1,15 +1,17 @@
-"""Input no field can store: NUL characters.
+"""Input no column can store: NUL characters, unpaired surrogates, infinite numbers.
 
-PostgreSQL refuses U+0000 in text and jsonb, so a NUL that reaches a query or an INSERT is a
-500 (SQLite takes it silently). Forms' and serializers' CharFields already refuse it with a
-field error; everything else that turns input into a lookup (a slug in a URL, a
-SlugRelatedField, a query parameter a selector reads, a dict key) would not. So it is refused
-where it enters: in the URL, in form bodies, and in what the API's parsers return, with a 400
-that says where.
+PostgreSQL refuses U+0000 in text and jsonb, and a lone surrogate (`"\\ud800"` in JSON) cannot
+even be encoded to UTF-8, so either one reaching a query or an INSERT is a 500 (SQLite takes a
+NUL silently). Forms' and serializers' CharFields refuse them with a field error; everything else
+that turns input into a lookup (a slug in a URL, a SlugRelatedField, a query parameter a
+selector reads, a dict key) would not. So they are refused where they enter: in the URL, in form
+bodies, and in what the API's parsers return, with a 400 that says where.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,32 +28,47 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.settings import api_settings
 
 NUL = "\x00"
-MESSAGE = "NUL characters (\\u0000) are not allowed."
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+MESSAGE = "Cannot be stored: text with a NUL character (\\u0000) or a lone surrogate, or a number that is not finite."
 
 
-def first_nul(data: Any, where: str = "") -> str | None:
-    """Where the first NUL sits in parsed input (`steps[0].name`; "" for the top level), else None."""
+def first_unstorable(data: Any, where: str = "") -> str | None:
+    """Where the first unstorable character sits in parsed input (`steps[0].name`; "" for the
+    top level), else None."""
     if isinstance(data, str):
-        return where if NUL in data else None
+        return where if UNSTORABLE.search(data) else None
+    if isinstance(data, float):
+        return None if math.isfinite(data) else where  # 1e999 parses as inf
     if isinstance(data, QueryDict):
         data = dict(data.lists())
     if isinstance(data, Mapping):
         for key, value in data.items():
-            if isinstance(key, str) and NUL in key:
+            if isinstance(key, str) and UNSTORABLE.search(key):
                 return where
-            found = first_nul(value, f"{where}.{key}" if where else str(key))
+            found = first_unstorable(value, f"{where}.{key}" if where else str(key))
             if found is not None:
                 return found
     elif isinstance(data, list | tuple):
         for index, value in enumerate(data):
-            found = first_nul(value, f"{where}[{index}]")
+            found = first_unstorable(value, f"{where}[{index}]")
             if found is not None:
                 return found
     return None
 
 
+def small_int(value: str | None, *, digits: int = 9) -> int | None:
+    """`value` as an int when it is a plain ASCII number of at most `digits` digits, else None.
+
+    Not `str.isdigit()`: that takes "²" (which int() refuses) and 5,000-digit strings (which
+    int() refuses past 4,300 digits), both a 500 where a 400 or a default was meant.
+    """
+    if value is None or not re.fullmatch(rf"[0-9]{{1,{digits}}}", value):
+        return None
+    return int(value)
+
+
 def _refuse(data: Any) -> Any:
-    where = first_nul(data)
+    where = first_unstorable(data)
     if where is not None:
         raise ValidationError({where or api_settings.NON_FIELD_ERRORS_KEY: [MESSAGE]})
     return data
@@ -85,10 +102,10 @@ class RefuseNulMiddleware:
         if NUL in request.path:
             # No slug, number or id has one: nothing by that name exists.
             return JsonResponse({"detail": "Not found."}, status=404) if api else HttpResponseNotFound()
-        where = _named(first_nul(request.GET), "the query string")
+        where = _named(first_unstorable(request.GET), "the query string")
         # API bodies are checked by its parsers, after authentication; only forms are read here.
         if where is None and not api and request.content_type == "application/x-www-form-urlencoded":
-            where = _named(first_nul(request.POST), "the form")
+            where = _named(first_unstorable(request.POST), "the form")
         if where is None:
             return self.get_response(request)
         message = f"{MESSAGE} Found in {where}."

@@ -34,8 +34,8 @@ class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's schema, plus the error answers every operation can give.
 
     The exception handler and DRF answer 400 (validation, domain rule), 401/403 (no or refused
-    credentials), 404 (out of reach, unknown page), 409 (state conflict), 415 (body not JSON) and
-    429 (over the rate limit):
+    credentials), 404 (out of reach, unknown page), 409 (state conflict), 413 (body too large),
+    415 (body not JSON) and 429 (over the rate limit):
     each operation documents the ones it can reach, so clients and the schema tests know them.
     """
 
@@ -57,6 +57,7 @@ class AutoSchema(openapi.AutoSchema):
         if writes:
             errors["409"] = ("Clashes with the current state.", "Error")
         if "requestBody" in operation:
+            errors["413"] = ("The body is larger than the server takes.", "Error")
             errors["415"] = ("The body is not in a supported media type.", "Error")
         if guarded and getattr(self.view, "throttle_classes", None):
             errors["429"] = ("Over the per-minute request limit; `Retry-After` says when to retry.", "Error")

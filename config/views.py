@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 import sys
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from django.views.defaults import page_not_found
 
 from config.celery import app as celery_app
 
@@ -65,11 +67,23 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(report, status=200 if healthy else 503)
 
 
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: a body over DATA_UPLOAD_MAX_MEMORY_SIZE is 413 and says so; JSON under /api/."""
+    too_big = isinstance(exception, RequestDataTooBig)
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if request.path.startswith("/api/"):
+        detail = f"The request body is larger than {limit} bytes." if too_big else "Bad request."
+        return JsonResponse({"detail": detail}, status=413 if too_big else 400)
+    if too_big:
+        return HttpResponse(loader.render_to_string("413.html", {"limit": limit}), status=413)
+    return defaults.bad_request(request, exception)
+
+
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 for URLs nothing matches: JSON under /api/, as the API answers, else the HTML page."""
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
 
 
 # The database is unreachable, the connection broke, or PostgreSQL gave up on a lock or a

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
+from config.inputs import small_int
 from incidents import charts, messages, metrics, panels, selectors, services
 from incidents.defaults import RESOLUTION_CHECKLIST, SEVERITY_QUESTIONS, TRIAGE_CHECKLIST
 from incidents.forms import (
@@ -117,9 +118,10 @@ def _page_for(request: HttpRequest) -> Page | None:
     raw = request.GET.get("page") or request.POST.get("from_page")
     if not raw:
         return None
-    if not raw.isdigit():
+    number = small_int(raw, digits=18)
+    if number is None:
         raise Http404("No such page.")
-    page = Page.objects.filter(pk=int(raw), team__memberships__user=request.user).select_related("alert").first()
+    page = Page.objects.filter(pk=number, team__memberships__user=request.user).select_related("alert").first()
     if page is None:
         raise Http404("No such page.")
     return page
@@ -308,7 +310,8 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
 
 def _months(request: HttpRequest) -> int:
     raw = request.GET.get("months", "6")
-    return min(max(int(raw), 1), 36) if raw.isdigit() else 6
+    months = small_int(raw)
+    return 6 if months is None else min(max(months, 1), 36)
 
 
 def _metrics_csv(by_month: list[metrics.MeanTimes], counts: dict[dt.date, dict[int, int]]) -> HttpResponse:

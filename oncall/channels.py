@@ -241,7 +241,13 @@ class SlackChannel(_SignedWebhookChannel):
     kind = ContactMethod.Kind.SLACK
 
     def body(self, notification: Notification) -> dict[str, object]:
-        return {"text": f"*{notification.subject}*\n{notification.body}"}
+        return {"text": f"*{slack_escape(notification.subject)}*\n{slack_escape(notification.body)}"}
+
+
+def slack_escape(text: str) -> str:
+    """Slack reads `<…>` as a link or a mention (`<!channel>` pings everyone) and `&` as an entity:
+    the three are escaped, so a title an alert or a person typed arrives as text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 @register

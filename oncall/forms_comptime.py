@@ -136,6 +136,7 @@ def parse_month(value: str | None, default: dt.date) -> dt.date:
     if not value:
         return default.replace(day=1)
     match = MONTH_RE.match(value)
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+    # Up to 2999: the report reads the months around the one asked for, and year 10000 does not exist.
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2999:
         raise ValueError(f"“{value}” is not a month; write it as YYYY-MM, e.g. 2026-11.")
     return dt.date(int(match.group(1)), int(match.group(2)), 1)

@@ -41,7 +41,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from config.inputs import first_nul
+from config.inputs import MESSAGE, first_unstorable
 
 TRIGGER = "trigger"
 RESOLVE = "resolve"
@@ -104,16 +104,23 @@ def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise ParseError("The body is empty; send a JSON document.")
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_constant=_not_json)
     except UnicodeDecodeError as exc:
         raise ParseError("The body is not UTF-8 text.") from exc
     except json.JSONDecodeError as exc:
         raise ParseError(f"The body is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.") from exc
-    where = first_nul(data)
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise ParseError(f"The body is not usable JSON: {exc}") from exc
+    where = first_unstorable(data)
     if where is not None:
-        # PostgreSQL stores no U+0000 in text or jsonb: refuse it here rather than fail on INSERT.
-        raise ParseError(f"{where or 'The body'} contains a NUL character (\\u0000), which cannot be stored.")
+        # PostgreSQL stores none of these in text or jsonb: refuse here rather than fail on INSERT.
+        raise ParseError(f"{where or 'The body'}: {MESSAGE}")
     return data
+
+
+def _not_json(constant: str) -> Any:
+    # Python reads NaN and Infinity; JSON (and PostgreSQL's jsonb) has no such numbers.
+    raise ParseError(f"The body is not valid JSON: {constant} is not a JSON number.")
 
 
 # --- shared helpers ----------------------------------------------------------------------

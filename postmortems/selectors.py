@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from config.inputs import small_int
 from incidents.selectors import incident_list_visible
 from oncall.models import ApiToken, Membership, Team, User
 from oncall.selectors import is_member, team_ids_for_user
@@ -67,8 +68,8 @@ def action_items_filtered(
         found = found.filter(team__slug=team)
     if state := params.get("status"):
         found = found.filter(status=state)
-    if (priority := params.get("priority") or "").isdigit():
-        found = found.filter(priority=int(priority))
+    if (priority := small_int(params.get("priority"))) is not None:
+        found = found.filter(priority=priority)
     return found
 
 

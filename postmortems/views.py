@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
+from config.inputs import small_int
 from incidents.selectors import incident_get_for_user
 from oncall.models import Membership, User
 from oncall.selectors import is_member
@@ -222,7 +223,7 @@ def item_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_POST
 def reassign(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("items") if i.isdigit()]
+    ids = [n for i in request.POST.getlist("items") if (n := small_int(i, digits=18)) is not None]
     owner = User.objects.filter(username=request.POST.get("owner", "")).first()
     items = list(selectors.action_items_for_user(user=request.user).filter(pk__in=ids))
     if not items or owner is None:

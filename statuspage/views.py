@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import DomainError
 from config.hosts import status_url
+from config.inputs import small_int
 from incidents import selectors as incident_selectors
 from incidents.models import Incident
 from statuspage import messages, selectors, services, watch
@@ -71,9 +72,9 @@ def _incident_for(request: HttpRequest) -> Incident | None:
     number = request.GET.get("incident") or request.POST.get("incident")
     if not number:
         return None
-    if not str(number).isdigit():
+    if (found := small_int(number, digits=18)) is None:
         raise Http404("No such incident.")
-    return incident_selectors.incident_get_for_user(user=request.user, number=int(number))
+    return incident_selectors.incident_get_for_user(user=request.user, number=found)
 
 
 def notice_new(request: HttpRequest, public_id: str) -> HttpResponse:

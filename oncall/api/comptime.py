@@ -20,6 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
+from config.inputs import small_int
 from oncall import selectors
 from oncall import selectors_comptime as comp
 from oncall.api.schedules import TeammateField
@@ -382,9 +383,10 @@ class LoadReportViewSet(viewsets.ViewSet):
         except ValueError as exc:
             raise ValidationError({"month": [str(exc)]}) from exc
         months = request.query_params.get("months", "1")
-        if not months.isdigit() or not 1 <= int(months) <= 24:
+        count = small_int(months)
+        if count is None or not 1 <= count <= 24:
             raise ValidationError({"months": ["Ask for 1 to 24 months."]})
-        report = comp.load_report(team=team, last_month=month, months=int(months), now=now)
+        report = comp.load_report(team=team, last_month=month, months=count, now=now)
         rows = [
             {
                 "month": f"{m:%Y-%m}",

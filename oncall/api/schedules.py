@@ -24,6 +24,16 @@ from oncall.models import Layer, LayerParticipant, Override, Schedule, SwapReque
 from oncall.services import schedules as services
 
 MAX_INTERVAL = dt.timedelta(days=92)
+# Instants a question about shifts may name: the schedule arithmetic steps days and shifts around
+# them, and next to datetime's own limits (years 1 and 9999) that overflows.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(3000, 1, 1, tzinfo=dt.UTC)
+
+
+def _in_range(name: str, value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and not EARLIEST <= value < LATEST:
+        raise ValidationError({name: ["Ask about instants from 1970 to 2999."]})
+    return value
 
 
 def register(router: BaseRouter) -> None:
@@ -124,8 +134,8 @@ def _interval(request: Request, default: dt.timedelta) -> tuple[dt.datetime, dt.
         end = field.to_internal_value(request.query_params["end"]) if "end" in request.query_params else None
     except ValidationError as exc:
         raise ValidationError({"start/end": exc.detail}) from exc
-    start = start or timezone.now()
-    end = end or start + default
+    start = _in_range("start", start) or timezone.now()
+    end = _in_range("end", end) or start + default
     if end <= start:
         raise ValidationError({"end": ["The end must be after the start."]})
     if end - start > MAX_INTERVAL:
@@ -344,6 +354,7 @@ class OnCallNowViewSet(viewsets.ViewSet):
                 at = serializers.DateTimeField().to_internal_value(request.query_params["at"])
             except ValidationError as exc:
                 raise ValidationError({"at": exc.detail}) from exc
+            _in_range("at", at)
         rows = sched.on_call_now(schedules=sched.team_schedules(team=team), at=at)
         return Response(
             [

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import DomainError
+from config.inputs import small_int
 from oncall import charts_comptime as charts
 from oncall import selectors
 from oncall import selectors_comptime as comp
@@ -311,9 +312,10 @@ def load_report(request: HttpRequest, slug: str) -> HttpResponse:
 def _months_param(value: str | None, *, csv: bool) -> int:
     if value is None:
         return 1 if csv else REPORT_MONTHS
-    if not value.isdigit() or not 1 <= int(value) <= MAX_CSV_MONTHS:
-        raise ValueError(f"“{value}” months: ask for 1 to {MAX_CSV_MONTHS}.")
-    return int(value)
+    count = small_int(value)
+    if count is None or not 1 <= count <= MAX_CSV_MONTHS:
+        raise ValueError(f"“{value[:20]}” months: ask for 1 to {MAX_CSV_MONTHS}.")
+    return count
 
 
 def _load_context(report: comp.LoadReport, team: Team, month: dt.date) -> dict[str, Any]:

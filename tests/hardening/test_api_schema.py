@@ -10,8 +10,6 @@ and match the schema: status code, content type and body.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,7 +18,6 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections
 from django.test import Client
-from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -31,18 +28,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from incidents import services as incident_services
-from oncall import intake_formats
-from oncall.models.notifications import Event
-from oncall.services import comptime as comptime_services
-from oncall.services import escalation_policies, notifications
-from oncall.services import intake as intake_services
-from oncall.services import schedules as schedule_services
-from oncall.services import teams as team_services
-from postmortems import services as postmortem_services
-from statuspage import services as status_services
-from statuspage.models import StatusPage
-from tests.factories import CompTimeGrantFactory
+from tests.hardening.demo_data import demo_data
 
 EXAMPLES_PER_OPERATION = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -61,86 +47,7 @@ def _in_test_transaction() -> Iterator[None]:
 
 @pytest.fixture
 def demo(alice, bob, team_a, service_a) -> dict[str, Any]:
-    """What a team has after a few weeks of use, made through the services."""
-    now = timezone.now()
-    _, token = team_services.token_create(user=alice, name="schemathesis")
-    integration, _ = intake_services.integration_create(
-        service=service_a, name="Alertmanager prod", kind="generic", by=alice
-    )
-    body = json.dumps({"title": "Checkout error rate above 5%", "dedup_key": "checkout", "severity": "critical"})
-    ingested = intake_services.alert_ingest(
-        integration=integration, items=intake_formats.parse("generic", body.encode()), now=now
-    )
-    alert = integration.alerts.get(pk=ingested.alert_ids[0])
-    schedule = schedule_services.schedule_create(
-        team=team_a, name="Payments primary", slug="payments-primary", by=alice
-    )
-    layer = schedule_services.layer_create(
-        schedule=schedule, name="Primary", rotation_start_date=now.date(), participants=[alice, bob], by=alice
-    )
-    override = schedule_services.override_create(
-        layer=layer, user=bob, start_at=now + dt.timedelta(days=2), end_at=now + dt.timedelta(days=3), by=alice
-    )
-    swap = schedule_services.swap_request_create(
-        layer=layer, requester=alice, start_at=now + dt.timedelta(days=4), end_at=now + dt.timedelta(days=5), by=alice
-    )
-    policy = escalation_policies.escalation_policy_default(team=team_a, by=alice)
-    incident = incident_services.incident_declare(
-        team=team_a, title="Checkout failing", severity=2, by=alice, services=[service_a], now=now
-    )
-    postmortem = postmortem_services.postmortem_create(incident=incident, by=alice, now=now)
-    item = postmortem_services.action_item_create(
-        postmortem=postmortem, by=alice, title="Alert on checkout latency", owner=bob, now=now
-    )
-    page = StatusPage.objects.create(name="Acme", host="status.localhost", time_zone="Europe/London")
-    page.teams.set([team_a])
-    component = status_services.component_create(page=page, name="Checkout", now=now)
-    notice = status_services.notice_create(
-        page=page, title="Checkout errors", impact="minor", status="investigating", body="We are looking.", by=alice
-    )
-    method = notifications.contact_method_create(user=alice, kind="email", address="alice.pager@example.com")
-    webhook = notifications.team_webhook_create(team=team_a, by=alice, name="Chat", url="https://hooks.example.com/a")
-    holiday = comptime_services.holiday_add(team=team_a, date=dt.date(2030, 12, 25), name="Christmas", by=alice)
-    log = comptime_services.work_log_create(
-        user=bob,
-        team=team_a,
-        start_at=now - dt.timedelta(hours=5),
-        end_at=now - dt.timedelta(hours=3),
-        note="Restarted the payouts worker",
-        by=bob,
-    )
-    grant = CompTimeGrantFactory(user=bob, team=team_a, night_of=now.date() - dt.timedelta(days=1))
-    notification = alice.notifications.first()
-    return {
-        "token": token,
-        # The first path segment after /api/v1/ names the kind; these are real ones of each.
-        "paths": {
-            "action-items": item.pk,
-            "alerts": alert.pk,
-            "comp-time-grants": grant.pk,
-            "comp-time-policies": team_a.slug,
-            "contact-methods": method.pk,
-            "escalation-policies": policy.pk,
-            "holidays": holiday.pk,
-            "incidents": incident.number,
-            "integrations": str(integration.public_id),
-            "layers": layer.pk,
-            "notification-rules": Event.PAGE.value,
-            "notifications": notification.pk if notification else 1,
-            "overrides": override.pk,
-            "pages": alert.page.pk,
-            "postmortems": incident.number,
-            "schedules": schedule.slug,
-            "services": service_a.slug,
-            "status-components": component.public_id,
-            "status-notices": notice.public_id,
-            "status-pages": page.public_id,
-            "swap-requests": swap.pk,
-            "team-webhooks": webhook.pk,
-            "teams": team_a.slug,
-            "work-logs": log.pk,
-        },
-    }
+    return demo_data(alice=alice, bob=bob, team=team_a, service=service_a)
 
 
 @pytest.fixture
