@@ -444,6 +444,11 @@ def hostile(api, demo, team_a, alice) -> dict[str, Any]:
     )
     assert created.status_code == 201, created.content
     number = created.json()["number"]
+    service = {"name": HOSTILE[:100], "description": HOSTILE, "runbook_rollback": HOSTILE, "runbook_logs": HOSTILE}
+    assert api.patch("/api/v1/services/payments-api/", service, content_type="application/json").status_code == 200
+    layer = f"/api/v1/layers/{demo['paths']['layers']}/"
+    short = f"<script>alert('x')</script> 🔥 {RTL}"  # a layer's name is at most 60 characters
+    assert api.patch(layer, {"name": short}, content_type="application/json").status_code == 200
     for path, body in [
         (f"/api/v1/incidents/{number}/timeline/", {"text": HOSTILE}),
         (f"/api/v1/incidents/{number}/updates/", {"known": HOSTILE, "doing": HOSTILE, "trend": "stable"}),
@@ -496,6 +501,10 @@ def test_hostile_text_is_escaped_on_every_portal_page(portal, hostile, demo):
         f"/pages/{page_id}/",
         "/teams/payments/alerts/",
         "/teams/payments/pages/",
+        "/services/payments-api/",
+        "/services/",
+        f"/schedules/{demo['paths']['schedules']}/",
+        "/teams/payments/oncall/",
         f"/statuspage/{demo['paths']['status-pages']}/",
         f"/statuspage/notices/{hostile['notice']}/",
     ]
