@@ -29,6 +29,7 @@ from rest_framework.settings import api_settings
 
 NUL = "\x00"
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 MESSAGE = "Cannot be stored: text with a NUL character (\\u0000) or a lone surrogate, or a number that is not finite."
 
 
@@ -103,8 +104,9 @@ class RefuseNulMiddleware:
             # No slug, number or id has one: nothing by that name exists.
             return JsonResponse({"detail": "Not found."}, status=404) if api else HttpResponseNotFound()
         where = _named(first_unstorable(request.GET), "the query string")
-        # API bodies are checked by its parsers, after authentication; only forms are read here.
-        if where is None and not api and request.content_type == "application/x-www-form-urlencoded":
+        # API bodies are checked by its parsers, after authentication (and the alert intake reads
+        # its raw body itself); the portal's forms are read here, as every view reads them anyway.
+        if where is None and not api and request.content_type in FORM_TYPES:
             where = _named(first_unstorable(request.POST), "the form")
         if where is None:
             return self.get_response(request)
