@@ -17,10 +17,11 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import ConflictError, DomainError
@@ -29,6 +30,8 @@ from oncall.models import Alert, Integration, Service, User
 from oncall.selectors import is_manager
 from oncall.services import paging
 from oncall.services.teams import secret_digest
+
+LAST_ALERT_RESOLUTION = timedelta(seconds=1)
 
 KEY_PREFIX = "fli_"
 SHOWN_PREFIX_LENGTH = 10
@@ -229,9 +232,7 @@ def alert_ingest(*, integration: Integration, items: list[AlertItem], now: datet
     for a resolve the page resolved; the integration's `last_alert_at`. A resolve for a key
     with no open alert is ignored and counted.
     """
-    # The integration's row lock serializes concurrent posts of one integration, so fifty
-    # identical alerts make one alert; the partial unique constraint is the backstop.
-    locked = Integration.objects.select_for_update(of=("self",)).select_related("service__team").get(pk=integration.pk)
+    locked = _lock_for_intake(integration, sorted({item.dedup_key for item in items}))
     # Checked under the lock: a disable that commits while a post is in flight wins.
     if locked.disabled_at is not None:
         raise IntegrationDisabled("This integration is disabled; a manager of the service can enable it.")
@@ -251,6 +252,34 @@ def alert_ingest(*, integration: Integration, items: list[AlertItem], now: datet
             alert = _open(locked, item, now)
             result.created += 1
         result.alert_ids.append(alert.pk)
-    Integration.objects.filter(pk=locked.pk).update(last_alert_at=now)
+    transaction.on_commit(lambda: _touch(locked.pk, now))
     integration.last_alert_at = now
     return result
+
+
+def _lock_for_intake(integration: Integration, keys: list[str]) -> Integration:
+    """Locks what one post may change: the integration against a disable, each fingerprint against its twins.
+
+    On PostgreSQL the integration row is shared (FOR SHARE), so posts of different
+    fingerprints run side by side while a disable (an UPDATE) still waits for them and
+    they for it; posts of one fingerprint take one advisory lock in turn, so fifty
+    identical alerts make one alert (the partial unique constraint is the backstop).
+    Keys are locked in sorted order, so two posts with several items cannot deadlock.
+    Elsewhere (SQLite) writes are serialized by the database anyway.
+    """
+    query = Integration.objects.select_related("service__team").filter(pk=integration.pk)
+    if connection.vendor != "postgresql":
+        return query.select_for_update(of=("self",)).get()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM oncall_integration WHERE id = %s FOR SHARE", [integration.pk])
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"intake:{integration.pk}:{key}"])
+    return query.get()
+
+
+def _touch(integration_id: int, now: datetime) -> None:
+    # At most once a second: an UPDATE of the row waits for every post holding it shared.
+    recent = now - LAST_ALERT_RESOLUTION
+    Integration.objects.filter(pk=integration_id).filter(
+        Q(last_alert_at__isnull=True) | Q(last_alert_at__lt=recent)
+    ).update(last_alert_at=now)

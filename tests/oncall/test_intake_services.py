@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from config.errors import ConflictError, DomainError
@@ -29,8 +31,9 @@ def integration(service_a, alice) -> Integration:
 
 
 @pytest.mark.django_db
-def test_ingest_opens_repeats_and_resolves_at_the_given_instants(integration):
-    first = alert_ingest(integration=integration, items=[item()], now=T0)
+def test_ingest_opens_repeats_and_resolves_at_the_given_instants(integration, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = alert_ingest(integration=integration, items=[item()], now=T0)
     assert (first.created, first.repeated) == (1, 0)
     alert = Alert.objects.get()
     assert alert.first_seen_at == alert.last_seen_at == T0
@@ -155,3 +158,16 @@ def test_ingest_into_an_integration_disabled_meanwhile_stores_and_pages_nothing(
     with pytest.raises(ConflictError, match="disabled"):
         alert_ingest(integration=stale_copy, items=[item()], now=T0)
     assert not Alert.objects.exists() and not Page.objects.exists()
+
+
+@pytest.mark.django_db
+def test_last_alert_is_written_at_most_once_a_second(integration, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_ingest(integration=integration, items=[item()], now=T0)
+        alert_ingest(integration=integration, items=[item()], now=T0 + dt.timedelta(milliseconds=500))
+    integration.refresh_from_db()
+    assert integration.last_alert_at == T0
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_ingest(integration=integration, items=[item()], now=T0 + dt.timedelta(seconds=2))
+    integration.refresh_from_db()
+    assert integration.last_alert_at == T0 + dt.timedelta(seconds=2)
