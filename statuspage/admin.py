@@ -6,6 +6,7 @@ Every save re-publishes the page, so the public snapshot never lags the configur
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
 from django.utils import timezone
 
 from statuspage import publishing, snapshots
@@ -52,11 +53,12 @@ class StatusPageAdmin(PublishingAdmin):
         old_host = StatusPage.objects.filter(pk=obj.pk).values_list("host", flat=True).first() if change else None
         super().save_model(request, obj, form, change)
         if old_host and old_host != obj.host:
-            snapshots.forget(old_host)
+            transaction.on_commit(lambda: snapshots.forget(old_host))
 
     def delete_model(self, request, obj) -> None:  # type: ignore[no-untyped-def]
-        snapshots.forget(obj.host)
+        host = obj.host
         super().delete_model(request, obj)
+        transaction.on_commit(lambda: snapshots.forget(host))
 
     def save_related(self, request, form, formsets, change) -> None:  # type: ignore[no-untyped-def]
         super().save_related(request, form, formsets, change)

@@ -18,7 +18,7 @@ from statuspage.models import Component, StatusPage
 
 
 def _host(request: HttpRequest) -> str:
-    return request.get_host().rsplit(":", 1)[0].lower()
+    return request.get_host().rsplit(":", 1)[0].lower().rstrip(".")
 
 
 def _from_snapshot(request: HttpRequest, document: snapshots.Document) -> HttpResponse:
@@ -78,8 +78,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required
-@require_http_methods(["GET", "HEAD"])
+@csrf_exempt  # Reached from a mail, with no token of ours; the signed link is the credential.
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method != "POST":
+        # A GET only asks: mail scanners open links, and must not subscribe anyone.
+        return render(request, "statuspage/public/confirm.html", {"page": _page(request), "token": token})
     try:
         subscriber = services.subscription_confirm(token=token)
     except DomainError as exc:

@@ -87,7 +87,8 @@ def page_publish(*, page_id: int, now: dt.datetime | None = None) -> str:
 
 def snapshot_refill(host: str) -> bool:
     """After a cache loss: put the last stored snapshot back without rendering. One query."""
-    stored = PublishedSnapshot.objects.filter(host=host).first()
+    # The page's current host too: a renamed page's old snapshot row must not come back.
+    stored = PublishedSnapshot.objects.filter(host=host, page__host=host).first()
     if stored is None:
         return False
     snapshots.store(host, stored.version, snapshots.decode(bytes(stored.bundle)))

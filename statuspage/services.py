@@ -338,7 +338,7 @@ def run_maintenance_windows(*, now: dt.datetime | None = None, batch: int = 100)
     scans = (
         (Q(status=Status.SCHEDULED, scheduled_for__lte=now, scheduled_until__gt=now), Status.IN_PROGRESS, AUTO_STARTED),
         (
-            Q(status__in=[Status.SCHEDULED, Status.IN_PROGRESS], scheduled_until__lte=now),
+            Q(status__in=[Status.SCHEDULED, Status.IN_PROGRESS, Status.VERIFYING], scheduled_until__lte=now),
             Status.COMPLETED,
             AUTO_COMPLETED,
         ),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import logging
 import pickle
 import threading
 import time
@@ -28,6 +29,16 @@ from django.core.cache import caches
 
 from config.hosts import is_status_host
 
+logger = logging.getLogger(__name__)
+# What a cache backend raises when its server is down: redis-py's errors are ConnectionError
+# and TimeoutError subclasses of OSError-like hierarchies, the file cache raises OSError.
+CACHE_ERRORS: tuple[type[BaseException], ...] = (OSError, ConnectionError, TimeoutError)
+try:
+    import redis
+
+    CACHE_ERRORS += (redis.RedisError,)
+except ImportError:  # pragma: no cover - redis is a dependency
+    pass
 FRESH_SECONDS = 0.5
 CACHE_ALIAS = "status"
 # Proxies and browsers may reuse a copy briefly, and keep serving the last good one
@@ -103,22 +114,41 @@ def decode(raw: bytes) -> dict[str, Document]:
     return pickle.loads(raw)  # noqa: S301
 
 
+BUNDLE_SECONDS = 24 * 3600
+# How long a replaced bundle stays readable for processes still holding its version.
+REPLACED_SECONDS = 120
+
+
 def store(host: str, version: str, documents: dict[str, Document]) -> None:
-    """Puts a bundle in the shared cache and in this process, replacing the previous one."""
-    cache = caches[CACHE_ALIAS]
-    # The bundle first, then the version that points at it: a reader never sees a version
-    # whose bundle is missing. The previous bundle expires on its own.
-    cache.set(_bundle_key(host, version), encode(documents), timeout=7 * 24 * 3600)
-    cache.set(_version_key(host), version, timeout=None)
-    cache.delete(_missing_key(host))
+    """Puts a bundle in the shared cache and in this process, replacing the previous one.
+
+    A cache outage is logged, not raised: this process serves the new copy at once, the
+    others when the cache is back, and the database keeps it for a cold cache.
+    """
     with _lock:
         _local[host] = _Local(version=version, checked_at=time.monotonic(), documents=documents)
+    cache = caches[CACHE_ALIAS]
+    try:
+        previous = cache.get(_version_key(host))
+        # The bundle first, then the version that points at it: a reader never sees a version
+        # whose bundle is missing.
+        cache.set(_bundle_key(host, version), encode(documents), timeout=BUNDLE_SECONDS)
+        cache.set(_version_key(host), version, timeout=None)
+        cache.delete(_missing_key(host))
+        if previous and previous != version:
+            # Every publish writes a new bundle; without this, a day of them would pile up.
+            cache.touch(_bundle_key(host, previous), timeout=REPLACED_SECONDS)
+    except CACHE_ERRORS:
+        logger.exception("Status cache unavailable; %s published in this process and the database only.", host)
 
 
 def forget(host: str) -> None:
-    caches[CACHE_ALIAS].delete(_version_key(host))
     with _lock:
         _local.pop(host, None)
+    try:
+        caches[CACHE_ALIAS].delete(_version_key(host))
+    except CACHE_ERRORS:
+        logger.exception("Status cache unavailable; %s is forgotten in this process only.", host)
 
 
 MISSING_SECONDS = 30
@@ -126,19 +156,37 @@ MISSING_SECONDS = 30
 
 def mark_missing(host: str) -> None:
     """Remembers that a host has no page, so requests for it don't each ask the database."""
-    caches[CACHE_ALIAS].set(_missing_key(host), 1, timeout=MISSING_SECONDS)
+    try:
+        caches[CACHE_ALIAS].set(_missing_key(host), 1, timeout=MISSING_SECONDS)
+    except CACHE_ERRORS:
+        logger.warning("Status cache unavailable; %s not remembered as missing.", host)
 
 
 def known_missing(host: str) -> bool:
-    return bool(caches[CACHE_ALIAS].get(_missing_key(host)))
+    try:
+        return bool(caches[CACHE_ALIAS].get(_missing_key(host)))
+    except CACHE_ERRORS:
+        return False
 
 
 def documents_for(host: str) -> dict[str, Document] | None:
-    """The current bundle of a host from this process or the cache; None when the cache has none."""
+    """The current bundle of a host from this process or the cache; None when neither has one.
+
+    When the cache is unreachable, this process's copy is served as it is: an outage of
+    the cache must not take the status page down exactly when customers need it.
+    """
     now = time.monotonic()
     entry = _local.get(host)
     if entry is not None and now - entry.checked_at < FRESH_SECONDS:
         return entry.documents
+    try:
+        return _from_cache(host, entry, now)
+    except CACHE_ERRORS:
+        logger.warning("Status cache unavailable; serving this process's copy of %s.", host)
+        return entry.documents if entry is not None else None
+
+
+def _from_cache(host: str, entry: _Local | None, now: float) -> dict[str, Document] | None:
     cache = caches[CACHE_ALIAS]
     version = cache.get(_version_key(host))
     if version is None:

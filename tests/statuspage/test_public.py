@@ -186,3 +186,34 @@ def test_a_failed_render_does_not_fail_the_change_and_goes_to_the_worker(
     components["api"].refresh_from_db()
     assert components["api"].status == "major_outage"
     assert sent == [(publishing.PUBLISH_TASK, (page.pk,))]
+
+
+def test_a_cache_outage_serves_this_process_copy_and_publishing_still_stores(
+    client, published, components, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    from django.core.cache import caches
+
+    cache = caches[snapshots.CACHE_ALIAS]
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    for name in ("get", "set", "delete", "touch"):
+        monkeypatch.setattr(cache, name, down)
+    snapshots._local[HOST].checked_at = 0.0  # due for a check against the (dead) cache
+    assert get(client, "/").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        services.component_set_status(component=components["api"], status="major_outage", by=bob)
+    assert get(client, "/api/v2/status.json").json()["status"]["indicator"] == "critical"
+    assert PublishedSnapshot.objects.get(page=published).published_at is not None
+
+
+def test_a_replaced_bundle_expires_soon(published, monkeypatch):
+    from django.core.cache import caches
+
+    touched = []
+    cache = caches[snapshots.CACHE_ALIAS]
+    monkeypatch.setattr(cache, "touch", lambda key, timeout=None: touched.append((key, timeout)))
+    old = snapshots._local[HOST].version
+    publishing.page_publish(page_id=published.pk)
+    assert touched == [(f"statuspage:bundle:{HOST}:{old}", snapshots.REPLACED_SECONDS)]
