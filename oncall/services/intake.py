@@ -134,6 +134,7 @@ def integration_disable(*, integration: Integration, by: User, now: datetime | N
     """Stops intake: the tool's posts answer 410 until the integration is enabled again."""
     _require_manager(service=integration.service, by=by)
     now = now or timezone.now()
+    _close_gate(integration)
     # Conditional update: disabling twice keeps the first instant.
     Integration.objects.filter(pk=integration.pk, disabled_at__isnull=True).update(disabled_at=now)
     integration.refresh_from_db(fields=["disabled_at"])
@@ -143,6 +144,7 @@ def integration_disable(*, integration: Integration, by: User, now: datetime | N
 @transaction.atomic
 def integration_enable(*, integration: Integration, by: User) -> Integration:
     _require_manager(service=integration.service, by=by)
+    _close_gate(integration)
     Integration.objects.filter(pk=integration.pk).update(disabled_at=None)
     integration.refresh_from_db(fields=["disabled_at"])
     return integration
@@ -257,29 +259,48 @@ def alert_ingest(*, integration: Integration, items: list[AlertItem], now: datet
     return result
 
 
-def _lock_for_intake(integration: Integration, keys: list[str]) -> Integration:
-    """Locks what one post may change: the integration against a disable, each fingerprint against its twins.
+def _gate_key(integration_id: int) -> str:
+    return f"intake-gate:{integration_id}"
 
-    On PostgreSQL the integration row is shared (FOR SHARE), so posts of different
-    fingerprints run side by side while a disable (an UPDATE) still waits for them and
-    they for it; posts of one fingerprint take one advisory lock in turn, so fifty
-    identical alerts make one alert (the partial unique constraint is the backstop).
-    Keys are locked in sorted order, so two posts with several items cannot deadlock.
-    Elsewhere (SQLite) writes are serialized by the database anyway.
+
+def _close_gate(integration: Integration) -> None:
+    """A disable or enable waits for posts in flight, and posts arriving after it wait for it.
+
+    PostgreSQL queues advisory locks in order, so a storm of posts cannot hold a disable off.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [_gate_key(integration.pk)])
+
+
+def _lock_for_intake(integration: Integration, keys: list[str]) -> Integration:
+    """Locks what one post may change: the gate against a disable, each fingerprint against its twins.
+
+    On PostgreSQL posts share the integration's gate (an advisory lock a disable takes
+    exclusively), so posts of different fingerprints run side by side; posts of one
+    fingerprint take one advisory lock in turn, so fifty identical alerts make one alert
+    (the partial unique constraint is the backstop). Keys are locked in sorted order, so two
+    posts with several items cannot deadlock. Elsewhere (SQLite) the row lock serializes them.
     """
     query = Integration.objects.select_related("service__team").filter(pk=integration.pk)
     if connection.vendor != "postgresql":
         return query.select_for_update(of=("self",)).get()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM oncall_integration WHERE id = %s FOR SHARE", [integration.pk])
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [_gate_key(integration.pk)])
         for key in keys:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"intake:{integration.pk}:{key}"])
+    # Read after the gate: a disable that committed before it is seen here.
     return query.get()
 
 
 def _touch(integration_id: int, now: datetime) -> None:
-    # At most once a second: an UPDATE of the row waits for every post holding it shared.
+    # At most once a second, and never waiting: last_alert_at is informational.
     recent = now - LAST_ALERT_RESOLUTION
-    Integration.objects.filter(pk=integration_id).filter(
-        Q(last_alert_at__isnull=True) | Q(last_alert_at__lt=recent)
-    ).update(last_alert_at=now)
+    with transaction.atomic():
+        due = (
+            Integration.objects.select_for_update(skip_locked=True)
+            .filter(pk=integration_id)
+            .filter(Q(last_alert_at__isnull=True) | Q(last_alert_at__lt=recent))
+        )
+        if due.exists():
+            due.update(last_alert_at=now)

@@ -98,3 +98,68 @@ def test_redis_outage_lets_intake_through(settings):
     settings.FIRELINE_RATELIMIT_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     decision = intake_limits.intake_hit(scope="outage", limit=1, now=T0)
     assert decision.allowed
+
+
+def _waiting_on_advisory_locks() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone()[0]
+
+
+def _wait_for_waiters(count: int) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while _waiting_on_advisory_locks() < count:
+        assert time.monotonic() < deadline, "nobody queued on the intake gate"
+        time.sleep(0.02)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_disable_is_not_held_off_by_posts_arriving_after_it(service_a, alice):
+    """Posts share the intake gate; a disable queues for it, and posts after the disable queue behind it."""
+    from django.db import transaction
+
+    from oncall.intake_formats import AlertItem
+    from oncall.services.intake import IntegrationDisabled, _lock_for_intake, alert_ingest, integration_disable
+
+    integration, _key = integration_create(service=service_a, name="Storm", kind="generic", by=alice)
+    in_flight, release = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def slow_post() -> None:
+        with transaction.atomic():
+            _lock_for_intake(integration, ["k"])
+            in_flight.set()
+            release.wait(10)
+        connection.close()
+
+    def disable() -> None:
+        integration_disable(integration=integration, by=alice)
+        connection.close()
+
+    def late_post() -> None:
+        item = AlertItem(dedup_key="late", title="Late")
+        try:
+            alert_ingest(integration=integration, items=[item], now=T0)
+            outcome["late"] = "stored"
+        except IntegrationDisabled:
+            outcome["late"] = "refused"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=slow_post)]
+    threads[0].start()
+    assert in_flight.wait(10)
+    threads.append(threading.Thread(target=disable))
+    threads[1].start()
+    _wait_for_waiters(1)
+    threads.append(threading.Thread(target=late_post))
+    threads[2].start()
+    _wait_for_waiters(2)
+    release.set()
+    for thread in threads:
+        thread.join(20)
+    assert outcome == {"late": "refused"}
+    assert not Alert.objects.filter(dedup_key="late").exists()
