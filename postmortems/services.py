@@ -165,6 +165,9 @@ def postmortem_update(
     owner = changes.get("owner")
     if owner is not None and not Membership.objects.filter(team=postmortem.team, user=owner).exists():
         raise DomainError(f"{owner} is not a member of {postmortem.team.name}.", field="owner")
+    if "owner" in changes:
+        # A new owner hears of the deadline from the next sweep, whatever the last one sent.
+        changes = {**changes, "next_check_at": NEXT_SWEEP}
     for field, value in changes.items():
         setattr(postmortem, field, value)
     postmortem.save(update_fields=list(changes))
@@ -293,8 +296,12 @@ def action_item_update(*, item: ActionItem, by: User, **fields: object) -> Actio
     for field, value in fields.items():
         setattr(item, field, value)
     if "due_date" in fields:
-        item.overdue_since, item.next_check_at = None, NEXT_SWEEP
-        fields = {**fields, "overdue_since": None, "next_check_at": NEXT_SWEEP}
+        item.overdue_since = None
+        fields = {**fields, "overdue_since": None}
+    if "due_date" in fields or "owner" in fields:
+        # The next sweep looks again, so a new owner hears of a due or overdue item.
+        item.next_check_at = NEXT_SWEEP
+        fields = {**fields, "next_check_at": NEXT_SWEEP}
     item.save(update_fields=list(fields))
     return item
 
@@ -342,7 +349,7 @@ def action_items_reassign(*, items: Iterable[ActionItem], owner: User, by: User)
     if outsiders:
         raise DomainError(f"{owner} is not in the team of: {', '.join(outsiders)}.", field="owner")
     return ActionItem.objects.filter(pk__in=[i.pk for i in items], status__in=["open", "in_progress"]).update(
-        owner=owner
+        owner=owner, next_check_at=NEXT_SWEEP
     )
 
 

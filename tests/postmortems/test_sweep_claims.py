@@ -101,3 +101,40 @@ def test_a_published_postmortem_leaves_the_sweep_and_a_draft_is_checked_at_its_s
     assert postmortem.next_check_at == postmortem.due_at - dt.timedelta(hours=24)
     Postmortem.objects.filter(pk=postmortem.pk).update(status="published")
     assert services.run_postmortem_deadlines(now=postmortem.due_at + dt.timedelta(days=3)) == 0
+
+
+def _overdue_and_escalated(postmortem, alice, bob):
+    item = services.action_item_create(
+        postmortem=postmortem, by=alice, title="Alert on pool use", owner=bob, due_date=dt.date(2027, 1, 2)
+    )
+    for days in (0, 10, 20):
+        services.run_action_item_deadlines(now=NOW + dt.timedelta(days=days))
+    item.refresh_from_db()
+    assert item.next_check_at is None  # nothing left to do for bob's item
+    return item
+
+
+def _told(event: str, user) -> bool:
+    return Notification.objects.filter(event=event, recipient=user).exists()
+
+
+def test_a_new_owner_of_an_overdue_item_is_told_by_the_next_sweep(postmortem, team_a, alice, bob):
+    from tests.factories import MembershipFactory, UserFactory
+
+    carol = UserFactory(username="carol")
+    MembershipFactory(user=carol, team=team_a)
+    item = _overdue_and_escalated(postmortem, alice, bob)
+    services.action_items_reassign(items=[item], owner=carol, by=alice)
+    services.run_action_item_deadlines(now=NOW + dt.timedelta(days=21))
+    assert _told("action_item_overdue", carol)
+
+
+def test_a_new_owner_set_on_the_item_is_told_too(postmortem, team_a, alice, bob):
+    from tests.factories import MembershipFactory, UserFactory
+
+    carol = UserFactory(username="carol")
+    MembershipFactory(user=carol, team=team_a)
+    item = _overdue_and_escalated(postmortem, alice, bob)
+    services.action_item_update(item=item, by=alice, owner=carol)
+    services.run_action_item_deadlines(now=NOW + dt.timedelta(days=21))
+    assert _told("action_item_overdue", carol)
