@@ -3,7 +3,9 @@
 MTTD = detected minus impact started, MTTA = acknowledged minus detected, MTTR = resolved minus detected,
 averaged per severity and per month (UTC months); counts by severity over time; how incidents
 were detected; person-hours per incident by role. Each function is one or two queries,
-whatever the number of incidents.
+whatever the number of incidents. The page's tables come from `summary`: one scan grouped by
+month, severity and detection source, rolled up here, since a scan per table cost most of the
+page at 100,000 incidents (bench/metrics_page.py).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db import connections
+from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models.functions import Coalesce, Extract, TruncMonth
 from django.utils import timezone
 
 from incidents.models import Incident, RoleAssignment
@@ -42,6 +46,9 @@ MEANS = {
     "mtta": ("acknowledged_at", "detected_at"),
     "mttr": ("resolved_at", "detected_at"),
 }
+# The one scan of the incidents groups by these; every table rolls its groups up in Python.
+GROUPS = ("month", "severity", "detection_source")
+_USECS_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -53,46 +60,144 @@ class MeanTimes:
     mttr: dt.timedelta | None
 
 
-def _means(incidents: QuerySet[Incident], group: str) -> list[MeanTimes]:
-    rows = (
-        incidents.order_by()
-        .values(group)
-        .annotate(
-            n=Count("pk"),
-            **{name: Avg(_span(end, start)) for name, (end, start) in MEANS.items()},
-        )
-        .order_by(group)
+@dataclass(frozen=True)
+class SpanSum:
+    """One span summed over the incidents that have it (NULL spans left out, as AVG leaves them).
+
+    Sums and counts add up across groups where means do not. `days` is the sum of the spans'
+    day fields: PostgreSQL keeps days apart from time in an interval and rounds each part of
+    avg(interval) on its own, which `mean` repeats (0 elsewhere, where a span is microseconds).
+    """
+
+    total: dt.timedelta = dt.timedelta(0)
+    days: int = 0
+    n: int = 0
+
+    def __add__(self, other: SpanSum) -> SpanSum:
+        return SpanSum(self.total + other.total, self.days + other.days, self.n + other.n)
+
+    def mean(self) -> dt.timedelta | None:
+        return None if self.n == 0 else interval_mean(self.total, days=self.days, n=self.n)
+
+
+def interval_mean(total: dt.timedelta, *, days: int, n: int) -> dt.timedelta:
+    """`total / n` rounded to the microsecond exactly as PostgreSQL's avg(interval) rounds it.
+
+    interval_div (src/backend/utils/adt/timestamp.c) truncates the days, rounds their fraction
+    to the microsecond, adds the time's share and rounds again; dividing the whole total once
+    would be a microsecond off now and then, and the page shows microseconds. Floats here are
+    C doubles and round() rounds half to even, as rint() does. With days=0 this is the
+    single rounding SQLite's AVG gets.
+    """
+    factor = float(n)
+    time_us = (total - dt.timedelta(days=days)) // dt.timedelta(microseconds=1)
+    whole_days = int(days / factor)
+    remainder_s = round((days / factor - whole_days) * 86_400 * 1e6) / 1e6
+    if abs(remainder_s) >= 86_400:
+        whole_days += int(remainder_s / 86_400)
+        remainder_s -= int(remainder_s / 86_400) * 86_400
+    return dt.timedelta(days=whole_days, microseconds=round(time_us / factor + remainder_s * 1e6))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The visible incidents of one group: how many, and each span's sum."""
+
+    key: dict[str, Any]  # group name (some of GROUPS) → value; months are UTC, as TruncMonth gives them
+    count: int
+    spans: dict[str, SpanSum]
+
+
+def tallies(incidents: QuerySet[Incident], *, by: tuple[str, ...] = GROUPS) -> list[Tally]:
+    """One aggregate query over the incidents, a row per group of `by` (some of GROUPS)."""
+    # EXTRACT(DAY …) of an interval is its day field; backends without intervals store microseconds.
+    has_days = connections[incidents.db].vendor == "postgresql"
+    sums: dict[str, Aggregate] = {}
+    for name, (end, start) in MEANS.items():
+        sums[f"{name}_total"] = Sum(_span(end, start))
+        sums[f"{name}_n"] = Count(_span(end, start))
+        if has_days:
+            sums[f"{name}_days"] = Sum(Extract(_span(end, start), "day"))
+    found = incidents.order_by()
+    if "month" in by:
+        found = found.annotate(month=TruncMonth("declared_at", tzinfo=dt.UTC))
+    rows = found.values(*by).annotate(n=Count("pk"), **sums)
+    return [_tally(row, by) for row in rows]
+
+
+def _tally(row: dict[str, Any], by: tuple[str, ...]) -> Tally:
+    spans = {
+        name: SpanSum(row[f"{name}_total"] or dt.timedelta(0), row.get(f"{name}_days") or 0, row[f"{name}_n"])
+        for name in MEANS
+    }
+    return Tally({group: row[group] for group in by}, row["n"], spans)
+
+
+def _means(groups: list[Tally], by: str) -> list[MeanTimes]:
+    counts: dict[Any, int] = defaultdict(int)
+    spans: dict[Any, dict[str, SpanSum]] = defaultdict(lambda: dict.fromkeys(MEANS, SpanSum()))
+    for group in groups:
+        key = group.key[by]
+        counts[key] += group.count
+        for name, span in group.spans.items():
+            spans[key][name] += span
+    return [
+        MeanTimes(key, counts[key], **{name: span.mean() for name, span in spans[key].items()})
+        for key in sorted(counts)
+    ]
+
+
+def _counts_by_month_and_severity(groups: list[Tally]) -> dict[dt.date, dict[int, int]]:
+    table: dict[dt.date, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(1, 5), 0))
+    for group in groups:
+        levels = table[group.key["month"].date()]
+        levels[group.key["severity"]] = levels.get(group.key["severity"], 0) + group.count
+    return dict(sorted(table.items()))
+
+
+def _detection_sources(groups: list[Tally]) -> dict[str, int]:
+    found: dict[str, int] = defaultdict(int)
+    for group in groups:
+        found[group.key["detection_source"]] += group.count
+    return {source: found[source] for source in Incident.Source.values}
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Every table of the metrics page, from one scan of the incidents."""
+
+    by_severity: list[MeanTimes]
+    by_month: list[MeanTimes]
+    counts: dict[dt.date, dict[int, int]]
+    sources: dict[str, int]
+
+
+def summary(incidents: QuerySet[Incident]) -> Summary:
+    groups = tallies(incidents)
+    return Summary(
+        by_severity=_means(groups, "severity"),
+        by_month=_means(groups, "month"),
+        counts=_counts_by_month_and_severity(groups),
+        sources=_detection_sources(groups),
     )
-    return [MeanTimes(row[group], row["n"], row["mttd"], row["mtta"], row["mttr"]) for row in rows]
 
 
 def mean_times_by_severity(incidents: QuerySet[Incident]) -> list[MeanTimes]:
-    return _means(incidents, "severity")
+    return _means(tallies(incidents, by=("severity",)), "severity")
 
 
 def mean_times_by_month(incidents: QuerySet[Incident]) -> list[MeanTimes]:
-    return _means(incidents.annotate(month=TruncMonth("declared_at", tzinfo=dt.UTC)), "month")
+    return _means(tallies(incidents, by=("month",)), "month")
 
 
 def counts_by_month_and_severity(incidents: QuerySet[Incident]) -> dict[dt.date, dict[int, int]]:
     """Month → severity → number of incidents declared."""
-    rows = (
-        incidents.order_by()
-        .annotate(month=TruncMonth("declared_at", tzinfo=dt.UTC))
-        .values("month", "severity")
-        .annotate(n=Count("pk"))
-    )
-    table: dict[dt.date, dict[int, int]] = defaultdict(lambda: dict.fromkeys(range(1, 5), 0))
-    for row in rows:
-        table[row["month"].date()][row["severity"]] = row["n"]
-    return dict(sorted(table.items()))
+    return _counts_by_month_and_severity(tallies(incidents, by=("month", "severity")))
 
 
 def detection_sources(incidents: QuerySet[Incident]) -> dict[str, int]:
     """How incidents were first noticed; monitoring versus customers is the ratio that matters."""
-    rows = incidents.order_by().values("detection_source").annotate(n=Count("pk"))
-    found = {row["detection_source"]: row["n"] for row in rows}
-    return {source: found.get(source, 0) for source in Incident.Source.values}
+    return _detection_sources(tallies(incidents, by=("detection_source",)))
 
 
 def monitor_share(sources: dict[str, int]) -> float | None:

@@ -285,21 +285,18 @@ def metrics_page(request: HttpRequest) -> HttpResponse:
     found = selectors.incident_list_visible(
         user=request.user, filters=selectors.IncidentFilters(team=team, since=since)
     )
-    by_severity = metrics.mean_times_by_severity(found)
-    by_month = metrics.mean_times_by_month(found)
-    counts = metrics.counts_by_month_and_severity(found)
-    sources = metrics.detection_sources(found)
+    tables = metrics.summary(found)
     if request.GET.get("format") == "csv":
-        return _metrics_csv(by_month, counts)
+        return _metrics_csv(tables.by_month, tables.counts)
     context = {
         "months": months,
         "team": team,
-        "by_severity": by_severity,
-        "by_month": by_month,
-        "counts": counts,
-        "chart": charts.stacked_bars(counts),
-        "sources": sources,
-        "monitor_share": metrics.monitor_share(sources),
+        "by_severity": tables.by_severity,
+        "by_month": tables.by_month,
+        "counts": tables.counts,
+        "chart": charts.stacked_bars(tables.counts),
+        "sources": tables.sources,
+        "monitor_share": metrics.monitor_share(tables.sources),
         "hours": [
             (RoleAssignment.Role(role).label, total) for role, total in metrics.person_hours_totals(found).items()
         ],

@@ -33,7 +33,7 @@ def integration_for_intake(*, public_id: UUID | str) -> Integration | None:
         public_id = UUID(str(public_id))
     except ValueError:
         return None
-    return Integration.objects.select_related("service").filter(public_id=public_id).first()
+    return Integration.objects.select_related("service__team").filter(public_id=public_id).first()
 
 
 def integration_list_for_user(*, user: User, token: ApiToken | None = None) -> QuerySet[Integration]:

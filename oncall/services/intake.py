@@ -187,7 +187,15 @@ class IngestResult:
 
 
 def _open_alert(integration: Integration, key: str) -> Alert | None:
-    return Alert.objects.filter(integration=integration, dedup_key=key, status=Alert.Status.OPEN).first()
+    # What a repeat or resolve overwrites is not read: a payload may be most of a megabyte.
+    alert = (
+        Alert.objects.filter(integration=integration, dedup_key=key, status=Alert.Status.OPEN)
+        .defer("source_payload", "details", "links", "labels")
+        .first()
+    )
+    if alert is not None:
+        alert.integration = integration
+    return alert
 
 
 def _open(integration: Integration, item: AlertItem, now: datetime) -> Alert:
@@ -254,7 +262,8 @@ def alert_ingest(*, integration: Integration, items: list[AlertItem], now: datet
             alert = _open(locked, item, now)
             result.created += 1
         result.alert_ids.append(alert.pk)
-    transaction.on_commit(lambda: _touch(locked.pk, now))
+    if _touch_due(locked.last_alert_at, now):
+        transaction.on_commit(lambda: _touch(locked.pk, now))
     integration.last_alert_at = now
     return result
 
@@ -282,19 +291,27 @@ def _lock_for_intake(integration: Integration, keys: list[str]) -> Integration:
     (the partial unique constraint is the backstop). Keys are locked in sorted order, so two
     posts with several items cannot deadlock. Elsewhere (SQLite) the row lock serializes them.
     """
-    query = Integration.objects.select_related("service__team").filter(pk=integration.pk)
     if connection.vendor != "postgresql":
-        return query.select_for_update(of=("self",)).get()
+        locked = Integration.objects.select_related("service__team").select_for_update(of=("self",))
+        return locked.get(pk=integration.pk)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [_gate_key(integration.pk)])
         for key in keys:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"intake:{integration.pk}:{key}"])
-    # Read after the gate: a disable that committed before it is seen here.
-    return query.get()
+    # Read after the gate: a disable that committed before it is seen here. Only what a
+    # disable or a post changes is read again; the rest of the caller's row still holds.
+    fresh = Integration.objects.filter(pk=integration.pk).values_list("disabled_at", "last_alert_at")
+    integration.disabled_at, integration.last_alert_at = fresh.get()
+    return integration
+
+
+def _touch_due(last_alert_at: datetime | None, now: datetime) -> bool:
+    return last_alert_at is None or last_alert_at < now - LAST_ALERT_RESOLUTION
 
 
 def _touch(integration_id: int, now: datetime) -> None:
-    # At most once a second, and never waiting: last_alert_at is informational.
+    # At most once a second, and never waiting: last_alert_at is informational. Posts that
+    # read a recent value skip this; the check here settles the ones that raced.
     recent = now - LAST_ALERT_RESOLUTION
     with transaction.atomic():
         due = (
