@@ -33,7 +33,12 @@ def integration_for_intake(*, public_id: UUID | str) -> Integration | None:
         public_id = UUID(str(public_id))
     except ValueError:
         return None
-    return Integration.objects.select_related("service__team").filter(public_id=public_id).first()
+    # Only the integration's own row: most posts repeat an open alert and never touch the
+    # service or team, whose wide rows would double the cost of this read.
+    try:
+        return Integration.objects.get(public_id=public_id)
+    except Integration.DoesNotExist:
+        return None
 
 
 def integration_list_for_user(*, user: User, token: ApiToken | None = None) -> QuerySet[Integration]:
