@@ -15,16 +15,21 @@ its lock. Several processes with a local-memory cache each count on their own, w
 why production sets `REDIS_URL`.
 
 If Redis cannot be reached, a hit counts as 0 and a warning is logged: every caller
-prefers letting a request through to refusing everyone during a cache outage.
+prefers letting a request through to refusing everyone during a cache outage. The process
+then leaves Redis alone for BREAKER_SECONDS, so a hung Redis costs one timeout per process
+every ten seconds, not one per request.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import TypeVar
 
 import redis
 from django.conf import settings
@@ -35,6 +40,7 @@ logger = logging.getLogger(__name__)
 # A key outlives its window a little, so a clock skew between hosts cannot reset it early.
 KEY_GRACE_SECONDS = 5
 KEY_PREFIX = "fireline:ratelimit"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -61,34 +67,55 @@ def _client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
 
 
-def _count_in_redis(url: str, current: Window) -> int:
-    pipe = _client(url).pipeline(transaction=True)
-    pipe.incr(current.key)
-    pipe.expire(current.key, current.timeout)
-    count, _ = pipe.execute()
-    return int(count)
+# After Redis fails, this process leaves it alone for a while: a hung Redis would otherwise
+# cost every request its socket timeout (a second each) for as long as it hangs.
+BREAKER_SECONDS = 10.0
+_breaker = {"open_until": 0.0}
 
 
-def _count_in_cache(current: Window) -> int:
+def _in_redis(url: str, command: Callable[[redis.Redis], T], failed: str) -> T | None:
+    """Runs `command` on Redis; None when Redis fails or failed within BREAKER_SECONDS."""
+    if time.monotonic() < _breaker["open_until"]:
+        return None
+    try:
+        return command(_client(url))
+    except redis.RedisError:
+        _breaker["open_until"] = time.monotonic() + BREAKER_SECONDS
+        logger.warning("Rate-limit counter unreachable; %s for the next %.0f s.", failed, BREAKER_SECONDS)
+        return None
+
+
+def _incr(current: Window, by: int) -> Callable[[redis.Redis], int]:
+    def command(client: redis.Redis) -> int:
+        pipe = client.pipeline(transaction=True)
+        pipe.incrby(current.key, by)
+        pipe.expire(current.key, current.timeout)
+        count, _ = pipe.execute()
+        return int(count)
+
+    return command
+
+
+def _count_in_cache(current: Window, by: int) -> int:
     cache.add(current.key, 0, timeout=current.timeout)
     try:
-        return int(cache.incr(current.key))
+        return int(cache.incr(current.key, by))
     except ValueError:  # evicted between add and incr: this request opens the window again
-        cache.add(current.key, 1, timeout=current.timeout)
-        return 1
+        cache.add(current.key, max(by, 0), timeout=current.timeout)
+        return max(by, 0)
 
 
-def hit(*, scope: str, window_seconds: int, now: datetime) -> tuple[int, int]:
-    """Counts one event for `scope` in the window holding `now`; returns (count, seconds left)."""
+def hit(*, scope: str, window_seconds: int, now: datetime, by: int = 1) -> tuple[int, int]:
+    """Counts `by` events for `scope` in the window holding `now`; returns (count, seconds left).
+
+    A negative `by` takes back what an earlier hit counted (a sign-in that turned out right).
+    """
     current = window(scope=scope, window_seconds=window_seconds, now=now)
     url = settings.FIRELINE_RATELIMIT_REDIS_URL
     if not url:
-        return _count_in_cache(current), current.seconds_left
-    try:
-        return _count_in_redis(url, current), current.seconds_left
-    except redis.RedisError:
-        logger.warning("Rate-limit counter unreachable; not counting %s.", scope)
-        return 0, current.seconds_left
+        return _count_in_cache(current, by), current.seconds_left
+    count = _in_redis(url, _incr(current, by), failed="not counting")
+    return (count or 0), current.seconds_left
 
 
 def peek(*, scope: str, window_seconds: int, now: datetime) -> tuple[int, int]:
@@ -97,11 +124,7 @@ def peek(*, scope: str, window_seconds: int, now: datetime) -> tuple[int, int]:
     url = settings.FIRELINE_RATELIMIT_REDIS_URL
     if not url:
         return int(cache.get(current.key, 0)), current.seconds_left
-    try:
-        value = _client(url).get(current.key)
-    except redis.RedisError:
-        logger.warning("Rate-limit counter unreachable; not checking %s.", scope)
-        return 0, current.seconds_left
+    value = _in_redis(url, lambda client: client.get(current.key), failed="not checking")
     return int(value or 0), current.seconds_left
 
 
@@ -112,7 +135,4 @@ def forget(*, scope: str, window_seconds: int, now: datetime) -> None:
     if not url:
         cache.delete(current.key)
         return
-    try:
-        _client(url).delete(current.key)
-    except redis.RedisError:
-        logger.warning("Rate-limit counter unreachable; could not reset %s.", scope)
+    _in_redis(url, lambda client: client.delete(current.key), failed="not resetting")

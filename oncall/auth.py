@@ -5,7 +5,9 @@ API: `Authorization: Bearer fl_…` (`ApiTokenAuthentication`).
 Sign-in (the portal's and the admin's forms): after `FIRELINE_SIGNIN_FAILURES_PER_USERNAME`
 failed attempts for one username, or `FIRELINE_SIGNIN_FAILURES_PER_IP` from one address,
 within a window of `FIRELINE_SIGNIN_WINDOW_SECONDS`, the form answers 429 with the time
-left, without checking the password, until the window ends. Failures are counted in
+left, without checking the password, until the window ends. Each attempt is counted before
+its password is checked, so a burst cannot slip extra guesses past the limit, and taken back
+when it was refused or right. Attempts are counted in
 `config.ratelimit`'s shared windows (Redis, atomic across processes), for any username,
 known or not, so the answer reveals nothing about which accounts exist. A successful
 sign-in clears its username's count; the address count stays, so one valid account
@@ -80,27 +82,62 @@ def _ip_scope(ip: str) -> str:
     return f"signin:ip:{ip}"
 
 
+def _limits(username: str, ip: str) -> tuple[tuple[str, int], ...]:
+    return (
+        (_username_scope(username), settings.FIRELINE_SIGNIN_FAILURES_PER_USERNAME),
+        (_ip_scope(ip), settings.FIRELINE_SIGNIN_FAILURES_PER_IP),
+    )
+
+
 def signin_wait_seconds(*, username: str, ip: str, now: datetime) -> int:
     """Seconds until a sign-in as `username` from `ip` may be tried again; 0 if it may now."""
     window = settings.FIRELINE_SIGNIN_WINDOW_SECONDS
-    for scope, limit in (
-        (_username_scope(username), settings.FIRELINE_SIGNIN_FAILURES_PER_USERNAME),
-        (_ip_scope(ip), settings.FIRELINE_SIGNIN_FAILURES_PER_IP),
-    ):
+    for scope, limit in _limits(username, ip):
         failures, seconds_left = ratelimit.peek(scope=scope, window_seconds=window, now=now)
         if failures >= limit:
             return seconds_left
     return 0
 
 
-def signin_failed(*, username: str, ip: str, now: datetime) -> None:
+def _count(username: str, ip: str, now: datetime, *, by: int) -> list[tuple[int, int, int]]:
     window = settings.FIRELINE_SIGNIN_WINDOW_SECONDS
-    ratelimit.hit(scope=_username_scope(username), window_seconds=window, now=now)
-    ratelimit.hit(scope=_ip_scope(ip), window_seconds=window, now=now)
+    counted = []
+    for scope, limit in _limits(username, ip):
+        count, seconds_left = ratelimit.hit(scope=scope, window_seconds=window, now=now, by=by)
+        counted.append((count, limit, seconds_left))
+    return counted
 
 
-def signin_succeeded(*, username: str, now: datetime) -> None:
-    ratelimit.forget(scope=_username_scope(username), window_seconds=settings.FIRELINE_SIGNIN_WINDOW_SECONDS, now=now)
+def signin_attempt(*, username: str, ip: str, now: datetime) -> int:
+    """Counts an attempt before its password is checked; the seconds to wait if it is refused, else 0.
+
+    Counting first keeps the limit under a burst: fifty attempts sent at once get fifty
+    distinct counts, and only those within the limit reach the password check. A refused
+    attempt is taken back at once (it guessed nothing), so a person retrying while blocked
+    does not use up the address's allowance for their colleagues.
+    """
+    counted = _count(username, ip, now, by=1)
+    wait = max((seconds_left for count, limit, seconds_left in counted if count > limit), default=0)
+    if wait:
+        _count(username, ip, now, by=-1)
+    return wait
+
+
+def signin_failed(*, username: str, ip: str, now: datetime) -> None:
+    """Counts a failed attempt whose password was not checked through `signin_attempt`."""
+    _count(username, ip, now, by=1)
+
+
+def signin_not_a_guess(*, username: str, ip: str, now: datetime) -> None:
+    """Takes back an attempt whose password was right but whose account may not sign in here."""
+    _count(username, ip, now, by=-1)
+
+
+def signin_succeeded(*, username: str, ip: str, now: datetime) -> None:
+    """Clears the username's failures and takes back the attempt from the address's count."""
+    window = settings.FIRELINE_SIGNIN_WINDOW_SECONDS
+    ratelimit.forget(scope=_username_scope(username), window_seconds=window, now=now)
+    ratelimit.hit(scope=_ip_scope(ip), window_seconds=window, now=now, by=-1)
 
 
 def _in_words(seconds: int) -> str:
@@ -124,7 +161,7 @@ class ThrottledSignInMixin:
             return super().clean()  # type: ignore[misc]
         now = timezone.now()
         ip = client_ip(self.request) if self.request is not None else ""
-        self.wait_seconds = signin_wait_seconds(username=username, ip=ip, now=now)
+        self.wait_seconds = signin_attempt(username=username, ip=ip, now=now)
         if self.wait_seconds:
             raise forms.ValidationError(
                 "Too many failed sign-ins for this username or from your address. "
@@ -134,10 +171,10 @@ class ThrottledSignInMixin:
         try:
             cleaned = super().clean()  # type: ignore[misc]
         except forms.ValidationError:
-            if self.user_cache is None:  # a wrong username or password, not a refused account
-                signin_failed(username=username, ip=ip, now=now)
+            if self.user_cache is not None:  # the right password of a refused account
+                signin_not_a_guess(username=username, ip=ip, now=now)
             raise
-        signin_succeeded(username=username, now=now)
+        signin_succeeded(username=username, ip=ip, now=now)
         return cleaned
 
 

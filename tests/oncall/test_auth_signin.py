@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
 from django.contrib.auth.signals import user_login_failed
 from django.test import Client
 
-from oncall.auth import client_ip, signin_failed, signin_wait_seconds
+from oncall.auth import client_ip, signin_attempt, signin_failed, signin_wait_seconds
 from tests.factories import PASSWORD
 
 # The start of a 15-minute window (windows are aligned to the epoch).
@@ -154,3 +155,26 @@ def test_the_client_address_trusts_x_forwarded_for_only_with_proxies_configured(
     assert client_ip(request) == "10.1.1.1"
     settings.NUM_PROXIES = 1
     assert client_ip(request) == "203.0.113.9"
+
+
+def test_a_burst_of_attempts_gets_exactly_the_limit_of_password_checks(alice):
+    # Fifty attempts in flight at once: each is counted before its password is checked.
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        waits = list(pool.map(lambda _: signin_attempt(username="alice", ip=HOME, now=T0), range(50)))
+
+    assert waits.count(0) == 3
+    assert all(wait == 900 for wait in waits if wait)
+
+
+def test_retrying_while_blocked_does_not_use_up_the_addresss_allowance(clock, alice, bob):
+    for _ in range(3):
+        sign_in("alice", "wrong")
+    for _ in range(5):
+        assert sign_in("alice", PASSWORD)[1].status_code == 429
+
+    client, response = sign_in("bob", PASSWORD)
+    assert response.status_code == 302 and signed_in(client)
+    # Three failures from this address so far: two more guesses block it.
+    for n in range(2):
+        assert sign_in(f"guess{n}", "wrong")[1].status_code == 200
+    assert sign_in("bob", PASSWORD)[1].status_code == 429
