@@ -70,17 +70,17 @@ def _client(url: str) -> redis.Redis:
 # After Redis fails, this process leaves it alone for a while: a hung Redis would otherwise
 # cost every request its socket timeout (a second each) for as long as it hangs.
 BREAKER_SECONDS = 10.0
-_breaker = {"open_until": 0.0}
+_breaker: dict[str, float] = {}  # Redis URL -> monotonic instant until which it is left alone
 
 
 def _in_redis(url: str, command: Callable[[redis.Redis], T], failed: str) -> T | None:
     """Runs `command` on Redis; None when Redis fails or failed within BREAKER_SECONDS."""
-    if time.monotonic() < _breaker["open_until"]:
+    if time.monotonic() < _breaker.get(url, 0.0):
         return None
     try:
         return command(_client(url))
     except redis.RedisError:
-        _breaker["open_until"] = time.monotonic() + BREAKER_SECONDS
+        _breaker[url] = time.monotonic() + BREAKER_SECONDS
         logger.warning("Rate-limit counter unreachable; %s for the next %.0f s.", failed, BREAKER_SECONDS)
         return None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 
 import pytest
 
@@ -15,11 +16,9 @@ T0 = dt.datetime(2027, 3, 1, 10, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def hung_redis(settings):
-    ratelimit._breaker["open_until"] = 0.0
     with SilentServer() as hung:
         settings.FIRELINE_RATELIMIT_REDIS_URL = f"redis://127.0.0.1:{hung.port}/0"
         yield
-    ratelimit._breaker["open_until"] = 0.0
 
 
 def _timed_hit() -> tuple[int, float]:
@@ -39,10 +38,19 @@ def test_a_hung_redis_costs_one_timeout_then_requests_pass_at_once(hung_redis, c
     assert sum("unreachable" in record.getMessage() for record in caplog.records) == 1
 
 
+def test_a_failed_redis_leaves_a_working_one_alone(hung_redis, settings):
+    _timed_hit()
+    settings.FIRELINE_RATELIMIT_REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/0"
+
+    counts = [ratelimit.hit(scope=f"other-{uuid.uuid4()}", window_seconds=60, now=T0)[0] for _ in range(2)]
+
+    assert counts == [1, 2]
+
+
 def test_redis_is_tried_again_once_the_breaker_closes(hung_redis, monkeypatch):
     _timed_hit()
     monkeypatch.setattr(ratelimit, "BREAKER_SECONDS", 0.0)
-    ratelimit._breaker["open_until"] = 0.0
+    ratelimit._breaker.clear()
 
     _, seconds = _timed_hit()
 
