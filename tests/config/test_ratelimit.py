@@ -42,7 +42,8 @@ def test_a_failed_redis_leaves_a_working_one_alone(hung_redis, settings):
     _timed_hit()
     settings.FIRELINE_RATELIMIT_REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/0"
 
-    counts = [ratelimit.hit(scope=f"other-{uuid.uuid4()}", window_seconds=60, now=T0)[0] for _ in range(2)]
+    scope = f"other-{uuid.uuid4()}"
+    counts = [ratelimit.hit(scope=scope, window_seconds=60, now=T0)[0] for _ in range(2)]
 
     assert counts == [1, 2]
 
