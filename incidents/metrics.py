@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
-from django.db.models import Aggregate, Count, DurationField, ExpressionWrapper, F, QuerySet, Sum
+from django.db.models import Count, DurationField, Expression, ExpressionWrapper, F, QuerySet, Sum
 from django.db.models.functions import Coalesce, Extract, TruncMonth
 from django.utils import timezone
 
@@ -48,7 +48,6 @@ MEANS = {
 }
 # The one scan of the incidents groups by these; every table rolls its groups up in Python.
 GROUPS = ("month", "severity", "detection_source")
-_USECS_PER_DAY = 86_400_000_000
 
 
 @dataclass(frozen=True)
@@ -110,14 +109,16 @@ class Tally:
 
 def tallies(incidents: QuerySet[Incident], *, by: tuple[str, ...] = GROUPS) -> list[Tally]:
     """One aggregate query over the incidents, a row per group of `by` (some of GROUPS)."""
-    # EXTRACT(DAY …) of an interval is its day field; backends without intervals store microseconds.
     has_days = connections[incidents.db].vendor == "postgresql"
-    sums: dict[str, Aggregate] = {}
+    sums: dict[str, Expression] = {}
     for name, (end, start) in MEANS.items():
         sums[f"{name}_total"] = Sum(_span(end, start))
         sums[f"{name}_n"] = Count(_span(end, start))
         if has_days:
-            sums[f"{name}_days"] = Sum(Extract(_span(end, start), "day"))
+            # A sum of intervals keeps the summed day fields apart from the summed time, so its
+            # day field is read once per group (per row it cost a fifth of the scan). Other
+            # backends store a span as microseconds.
+            sums[f"{name}_days"] = Extract(Sum(_span(end, start)), "day")
     found = incidents.order_by()
     if "month" in by:
         found = found.annotate(month=TruncMonth("declared_at", tzinfo=dt.UTC))
