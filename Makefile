@@ -44,7 +44,7 @@ bench: install
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; }
 	@start=$$(date +%s); failed=""; \
 	for bench in "status_page.py$(if $(DURATION), --duration $(DURATION))" api_incidents.py metrics_page.py \
-	    alert_storm.py enforcement.py; do \
+	    alert_storm.py enforcement.py publish_history.py; do \
 	  echo; echo "=== bench/$$bench"; $(PY) bench/$$bench || failed="$$failed $$bench"; \
 	done; \
 	echo; echo "make bench: all benchmarks in $$(( $$(date +%s) - start )) s"; \

@@ -9,12 +9,17 @@ never overwrite a newer one.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.template.defaultfilters import linebreaksbr
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import feedgenerator, timezone
 from django.utils.html import escape
 
@@ -22,8 +27,9 @@ from config.celery import app as celery_app
 from config.hosts import status_url
 from oncall.services.notifications import BROKER_ERRORS
 from statuspage import snapshots, v2
-from statuspage.models import PublishedSnapshot, StatusPage
+from statuspage.models import Notice, PublishedSnapshot, StatusPage
 from statuspage.selectors import FEED_SIZE, RECENT_DAYS, PublicView, public_view
+from statuspage.templatetags import status_tags
 
 logger = logging.getLogger(__name__)
 HTML = "text/html; charset=utf-8"
@@ -69,7 +75,7 @@ def page_publish(*, page_id: int, now: dt.datetime | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         page = StatusPage.objects.select_for_update().get(pk=page_id)
-        documents = render_documents(public_view(page=page, now=now))
+        documents = render_documents(public_view(page=page, now=now), previous=_last_bundle(page))
         version = snapshots.new_version()
         PublishedSnapshot.objects.update_or_create(
             page=page,
@@ -83,6 +89,15 @@ def page_publish(*, page_id: int, now: dt.datetime | None = None) -> str:
         snapshots.store(page.host, version, documents)
     logger.info("Published %s (%d documents, version %s).", page.host, len(documents), version)
     return version
+
+
+def _last_bundle(page: StatusPage) -> Mapping[str, snapshots.Document]:
+    """The documents last published for the page: from this process or the cache, else the database."""
+    found = snapshots.documents_for(page.host)
+    if found is not None:
+        return found
+    stored = PublishedSnapshot.objects.filter(page=page).values_list("bundle", flat=True).first()
+    return snapshots.decode(bytes(stored)) if stored is not None else {}
 
 
 def snapshot_refill(host: str) -> bool:
@@ -106,13 +121,19 @@ def publish_all(*, now: dt.datetime | None = None) -> int:
 # --- rendering -----------------------------------------------------------------------------
 
 
-def _html(template: str, view: PublicView, **context: object) -> snapshots.Document:
+def _html(template: str, view: PublicView, *, source: str = "", **context: object) -> snapshots.Document:
     with timezone.override(view.zone):
         body = render_to_string(f"statuspage/public/{template}", {"view": view, "page": view.page, **context})
-    return snapshots.make_document(body.encode(), HTML, status=404 if template == "404.html" else 200)
+    status = 404 if template == "404.html" else 200
+    return snapshots.make_document(body.encode(), HTML, status=status, source=source)
 
 
-def render_documents(view: PublicView) -> dict[str, snapshots.Document]:
+def render_documents(
+    view: PublicView, previous: Mapping[str, snapshots.Document] | None = None
+) -> dict[str, snapshots.Document]:
+    """Every public document of the page. Notice and month pages whose sources have not changed
+    since `previous` (the last bundle) are kept as they are: a page with years of history
+    re-renders only what a change touched."""
     documents = {
         "/": _html("home.html", view, recent=view.notices_by_day(RECENT_DAYS)),
         "/history": _html("history.html", view, months=view.months()),
@@ -120,13 +141,60 @@ def render_documents(view: PublicView) -> dict[str, snapshots.Document]:
         "/history.rss": _feed(view, feedgenerator.Rss201rev2Feed),
         "/history.atom": _feed(view, feedgenerator.Atom1Feed),
     }
+    kept = _Kept(previous or {}, layout=_layout_source(view))
+    notice_sources = {notice.pk: _notice_source(notice) for notice in view.notices}
     for month, notices in view.months():
-        documents[f"/history/{month}"] = _html("month.html", view, month=month, notices=notices)
+        path = f"/history/{month}"
+        source = kept.source(month, *(notice_sources[n.pk] for n in notices))
+        documents[path] = kept.get(path, source) or _html(
+            "month.html", view, source=source, month=month, notices=notices
+        )
     for notice in view.notices:
-        documents[f"/incidents/{notice.public_id}"] = _html("notice.html", view, notice=notice)
+        path = f"/incidents/{notice.public_id}"
+        source = kept.source(notice_sources[notice.pk])
+        documents[path] = kept.get(path, source) or _html("notice.html", view, source=source, notice=notice)
     for path, doc in v2.documents(view).items():
         documents[path] = snapshots.make_document(v2.encode(doc), JSON)
     return documents
+
+
+@dataclass
+class _Kept:
+    previous: Mapping[str, snapshots.Document]
+    layout: str
+
+    def source(self, *parts: object) -> str:
+        return hashlib.blake2b(repr((self.layout, parts)).encode(), digest_size=16).hexdigest()
+
+    def get(self, path: str, source: str) -> snapshots.Document | None:
+        found = self.previous.get(path)
+        return found if found is not None and found.source == source else None
+
+
+def _layout_source(view: PublicView) -> str:
+    """What every kept page shows besides its own notices: the page's frame and the templates."""
+    page = view.page
+    frame = (page.name, page.logo_url, page.brand_colour, page.support_url, page.time_zone, page.host)
+    components = [(c.public_id, c.name) for c in view.components]
+    return repr((_templates_digest(), frame, components))
+
+
+def _notice_source(notice: Notice) -> tuple[object, ...]:
+    updates = [(u.public_id, u.status, u.body, u.created_at) for u in notice.updates.all()]
+    return (
+        notice.public_id, notice.kind, notice.title, notice.status, notice.impact,
+        notice.scheduled_for, notice.scheduled_until, notice.started_at,
+        [c.name for c in notice.components.all()], updates,
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _templates_digest() -> str:
+    # A deploy that changes how kept pages look must re-render them all.
+    names = ("base.html", "notice.html", "month.html", "_notice.html")
+    sources = [get_template(f"statuspage/public/{name}").template.source for name in names]
+    sources.append(Path(status_tags.__file__).read_text())
+    return hashlib.blake2b("\0".join(sources).encode(), digest_size=16).hexdigest()
 
 
 def _feed(view: PublicView, kind: type[feedgenerator.SyndicationFeed]) -> snapshots.Document:

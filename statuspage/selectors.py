@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
@@ -163,15 +164,29 @@ class PublicView:
         return sorted(found.items(), reverse=True)
 
     def _notices_touching(self, component: Component, day: dt.date) -> list[Notice]:
-        start, end = rules.day_bounds(day, self.zone)
-        return [
-            n
-            for n in self.notices
-            if n.kind == Notice.Kind.INCIDENT
-            and n.started_at < end
-            and (n.resolved_at or self.now) >= start
-            and component in n.components.all()
-        ]
+        return self._incidents_by_component_day.get((component.pk, day), [])
+
+    @cached_property
+    def _incidents_by_component_day(self) -> dict[tuple[int, dt.date], list[Notice]]:
+        """Incidents by (component, local day) they were open on, within the uptime bars' days.
+
+        One pass over the notices: asking each of 90 days of each component about every
+        notice grew with the whole history, which a page keeps for years.
+        """
+        today = self.now.astimezone(self.zone).date()
+        first_day = today - dt.timedelta(days=UPTIME_DAYS - 1)
+        found: dict[tuple[int, dt.date], list[Notice]] = defaultdict(list)
+        for n in self.notices:
+            if n.kind != Notice.Kind.INCIDENT:
+                continue
+            # Open on a day when it started before the day's end and ended at or after its start.
+            start = max(n.started_at.astimezone(self.zone).date(), first_day)
+            end = min((n.resolved_at or self.now).astimezone(self.zone).date(), today)
+            days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+            for component in n.components.all():
+                for day in days:
+                    found[(component.pk, day)].append(n)
+        return found
 
 
 def public_view(*, page: StatusPage, now: dt.datetime) -> PublicView:

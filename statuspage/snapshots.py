@@ -63,12 +63,29 @@ class Document:
     etag: str
     gzipped: bytes | None
     status: int = 200
+    # A digest of what the document was rendered from, when that is all it depends on: the
+    # next publish keeps the document as it is if the digest is the same (publishing.py).
+    source: str = ""
+
+    def __getstate__(self) -> dict[str, object]:
+        # A gzipped document's body is left out of the stored bundle and gunzipped back when
+        # it is read: storing it twice made every publish of a page with a year of notices
+        # write 10 MB to the database and the cache.
+        state = dict(self.__dict__)
+        if self.gzipped is not None:
+            state["body"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        if state.get("body") is None and isinstance(state.get("gzipped"), bytes):
+            state["body"] = gzip.decompress(state["gzipped"])
+        self.__dict__.update({"source": "", **state})
 
 
-def make_document(body: bytes, content_type: str, *, status: int = 200) -> Document:
+def make_document(body: bytes, content_type: str, *, status: int = 200, source: str = "") -> Document:
     etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
     gzipped = gzip.compress(body, mtime=0) if len(body) >= GZIP_MIN_BYTES else None
-    return Document(content_type=content_type, body=body, etag=etag, gzipped=gzipped, status=status)
+    return Document(content_type=content_type, body=body, etag=etag, gzipped=gzipped, status=status, source=source)
 
 
 def normalize_path(path: str) -> str:
