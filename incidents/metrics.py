@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections
 from django.db.models import Count, DurationField, Expression, ExpressionWrapper, F, QuerySet, Sum
-from django.db.models.functions import Coalesce, Extract, TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from incidents.models import Incident, RoleAssignment
@@ -63,39 +62,18 @@ class MeanTimes:
 class SpanSum:
     """One span summed over the incidents that have it (NULL spans left out, as AVG leaves them).
 
-    Sums and counts add up across groups where means do not. `days` is the sum of the spans'
-    day fields: PostgreSQL keeps days apart from time in an interval and rounds each part of
-    avg(interval) on its own, which `mean` repeats (0 elsewhere, where a span is microseconds).
+    Sums and counts add up across groups where means do not.
     """
 
     total: dt.timedelta = dt.timedelta(0)
-    days: int = 0
     n: int = 0
 
     def __add__(self, other: SpanSum) -> SpanSum:
-        return SpanSum(self.total + other.total, self.days + other.days, self.n + other.n)
+        return SpanSum(self.total + other.total, self.n + other.n)
 
     def mean(self) -> dt.timedelta | None:
-        return None if self.n == 0 else interval_mean(self.total, days=self.days, n=self.n)
-
-
-def interval_mean(total: dt.timedelta, *, days: int, n: int) -> dt.timedelta:
-    """`total / n` rounded to the microsecond exactly as PostgreSQL's avg(interval) rounds it.
-
-    interval_div (src/backend/utils/adt/timestamp.c) truncates the days, rounds their fraction
-    to the microsecond, adds the time's share and rounds again; dividing the whole total once
-    would be a microsecond off now and then, and the page shows microseconds. Floats here are
-    C doubles and round() rounds half to even, as rint() does. With days=0 this is the
-    single rounding SQLite's AVG gets.
-    """
-    factor = float(n)
-    time_us = (total - dt.timedelta(days=days)) // dt.timedelta(microseconds=1)
-    whole_days = int(days / factor)
-    remainder_s = round((days / factor - whole_days) * 86_400 * 1e6) / 1e6
-    if abs(remainder_s) >= 86_400:
-        whole_days += int(remainder_s / 86_400)
-        remainder_s -= int(remainder_s / 86_400) * 86_400
-    return dt.timedelta(days=whole_days, microseconds=round(time_us / factor + remainder_s * 1e6))
+        # Rounded to the microsecond; AVG on PostgreSQL may differ by one, which nobody reads.
+        return None if self.n == 0 else self.total / self.n
 
 
 @dataclass(frozen=True)
@@ -109,16 +87,10 @@ class Tally:
 
 def tallies(incidents: QuerySet[Incident], *, by: tuple[str, ...] = GROUPS) -> list[Tally]:
     """One aggregate query over the incidents, a row per group of `by` (some of GROUPS)."""
-    has_days = connections[incidents.db].vendor == "postgresql"
     sums: dict[str, Expression] = {}
     for name, (end, start) in MEANS.items():
         sums[f"{name}_total"] = Sum(_span(end, start))
         sums[f"{name}_n"] = Count(_span(end, start))
-        if has_days:
-            # A sum of intervals keeps the summed day fields apart from the summed time, so its
-            # day field is read once per group (per row it cost a fifth of the scan). Other
-            # backends store a span as microseconds.
-            sums[f"{name}_days"] = Extract(Sum(_span(end, start)), "day")
     found = incidents.order_by()
     if "month" in by:
         found = found.annotate(month=TruncMonth("declared_at", tzinfo=dt.UTC))
@@ -127,10 +99,7 @@ def tallies(incidents: QuerySet[Incident], *, by: tuple[str, ...] = GROUPS) -> l
 
 
 def _tally(row: dict[str, Any], by: tuple[str, ...]) -> Tally:
-    spans = {
-        name: SpanSum(row[f"{name}_total"] or dt.timedelta(0), row.get(f"{name}_days") or 0, row[f"{name}_n"])
-        for name in MEANS
-    }
+    spans = {name: SpanSum(row[f"{name}_total"] or dt.timedelta(0), row[f"{name}_n"]) for name in MEANS}
     return Tally({group: row[group] for group in by}, row["n"], spans)
 
 

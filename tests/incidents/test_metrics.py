@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 
 import pytest
-from django.db import connection
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -179,26 +177,6 @@ def test_nothing_visible_gives_empty_tables(bob):
     tables = metrics.summary(selectors.incident_list_visible(user=bob))
     assert (tables.by_severity, tables.by_month, tables.counts) == ([], [], {})
     assert set(tables.sources.values()) == {0}
-
-
-@pytest.mark.postgres(reason="PostgreSQL's avg(interval) rounding")
-def test_interval_mean_rounds_as_postgresql_averages_intervals(db):
-    # Dividing the exact total once is a microsecond off in about one case in six of these,
-    # e.g. (1 day + 4 µs) / 7: PostgreSQL rounds the days' share and the time's share apart.
-    day = 86_400_000_000
-    draw = random.Random(3)
-    cases = [[day, 4, 0, 0, 0, 0, 0], [day] * 6 + [4], [40 * day + 7, 13, 5 * day + 1, 9], [-day - 5, 2 * day + 3, 1]]
-    cases += [[draw.randrange(0, 3 * day) for _ in range(draw.choice([3, 7, 11, 13]))] for _ in range(100)]
-    with connection.cursor() as cursor:
-        for micros in cases:
-            cursor.execute(
-                "SELECT avg(s), sum(s), extract(day FROM sum(s)) FROM ("
-                " SELECT timestamptz '2027-01-01' + m * interval '1 microsecond' - timestamptz '2027-01-01' AS s"
-                " FROM unnest(%s::bigint[]) AS m) AS spans",
-                [micros],
-            )
-            average, total, days = cursor.fetchone()
-            assert metrics.interval_mean(total, days=int(days), n=len(micros)) == average, micros
 
 
 def test_the_metrics_page_and_api_cost_the_same_queries_for_more_incidents(
