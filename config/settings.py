@@ -326,6 +326,7 @@ FIRELINE_PERIODIC_TASKS: dict[str, dict[str, object]] = {
     "action item deadlines": {"task": "postmortems.tasks.enforce_action_item_deadlines", "every_seconds": 3600},
     "manager digests": {"task": "postmortems.tasks.send_manager_digests", "every_seconds": 3600},
     "maintenance windows": {"task": "statuspage.tasks.move_maintenance_windows", "every_seconds": 60},
+    "subscriber updates": {"task": "statuspage.tasks.sweep_subscriber_updates", "every_seconds": 60},
     "customer notice guard": {"task": "statuspage.tasks.guard_customer_notices", "every_seconds": 60},
     "stale components": {"task": "statuspage.tasks.flag_stale_components", "every_seconds": 300},
     "republish status pages": {"task": "statuspage.tasks.republish_status_pages", "every_seconds": 900},

@@ -11,11 +11,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from incidents.models import Incident
 from oncall.models import Service, Team, User
 from statuspage import services
-from statuspage.models import Component, ComponentGroup, ComponentStatus, Impact, StatusPage, Subscriber
+from statuspage.models import Component, ComponentGroup, ComponentStatus, Impact, NoticeUpdate, StatusPage, Subscriber
 
 S = ComponentStatus
 COMPONENTS = [
@@ -41,6 +42,8 @@ def seed(*, teams: dict[str, Team], now: dt.datetime) -> None:
         _past_outages(page, components, carol, now)
         _maintenance(page, components, carol, now)
         _subscribers(page, components, now)
+        # The history came before its readers subscribed: nobody is owed mail about it.
+        NoticeUpdate.objects.filter(notice__page=page).update(subscribers_notified_at=F("created_at"))
 
 
 def _components(page: StatusPage, since: dt.datetime) -> dict[str, Component]:

@@ -229,9 +229,19 @@ class NoticeUpdate(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField()
+    # Set once every subscriber's mail for this update is in the outbox. Until then the
+    # update itself is the record that they are owed one (statuspage.services.subscribers_notify).
+    subscribers_notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["notice", "-created_at", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                name="notice_update_fanout_due",
+                condition=Q(subscribers_notified_at__isnull=True),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.notice}: {self.status}"

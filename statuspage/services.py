@@ -1,12 +1,14 @@
 """Writes with rules for status pages. Every customer-visible change re-publishes its page on commit.
 
 Side effects shared by the notice services: component status intervals (uptime history),
-subscriber mail through the outbox, a timeline entry on a linked incident, and a publish.
+subscriber mail through the outbox (written by a worker after commit, see subscribers_notify),
+a timeline entry on a linked incident, and a publish.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 
 from django.core import signing
@@ -16,13 +18,14 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.celery import app as celery_app
 from config.errors import ConflictError, DomainError
 from incidents.models import Incident, TimelineEntry
 from incidents.services import timeline_record
 from oncall.models import User
 from oncall.models.notifications import Event
 from oncall.selectors import team_ids_for_user
-from oncall.services.notifications import notify_addresses
+from oncall.services.notifications import BROKER_ERRORS, notify_addresses
 from statuspage import messages, publishing, rules
 from statuspage.models import (
     Component,
@@ -35,6 +38,7 @@ from statuspage.models import (
     Subscriber,
 )
 
+logger = logging.getLogger(__name__)
 CONFIRM_SALT = "statuspage.subscribe"
 UNSUBSCRIBE_SALT = "statuspage.unsubscribe"
 CONFIRM_MAX_AGE = dt.timedelta(days=3)
@@ -174,7 +178,9 @@ def _post(
             now=now,
             notice=notice.public_id,
         )
-    _notify_subscribers(notice, update, now=now)
+    # Subscribers may number in the tens of thousands: the worker writes their mail, not the
+    # request. The update row, committed with the change, is what says they are owed it.
+    transaction.on_commit(lambda: _notify_subscribers_later(update.pk))
     publishing.publish_on_commit(notice.page)
     return update
 
@@ -431,7 +437,36 @@ def unsubscribe_token(subscriber: Subscriber) -> str:
     return signing.dumps({"s": subscriber.pk, "e": subscriber.email}, salt=UNSUBSCRIBE_SALT)
 
 
-def _notify_subscribers(notice: Notice, update: NoticeUpdate, *, now: dt.datetime) -> None:
+FANOUT_BATCH = 1000
+# The task sent on commit goes first; the sweep takes what it left (a broker outage, a crash).
+FANOUT_SWEEP_AFTER = dt.timedelta(minutes=1)
+FANOUT_SWEEP_SIZE = 20
+NOTIFY_TASK = "statuspage.tasks.notify_subscribers"
+
+
+def _notify_subscribers_later(update_id: int) -> None:
+    try:
+        celery_app.send_task(NOTIFY_TASK, args=(update_id,))
+    except BROKER_ERRORS:
+        logger.warning("Broker unreachable; the sweep tells the subscribers of update %s.", update_id)
+
+
+def subscribers_notify(*, update_id: int, now: dt.datetime | None = None) -> int:
+    """Writes the outbox mail of one notice update for every confirmed subscriber who wants it.
+
+    In batches of FANOUT_BATCH, each in its own transaction, so a crash halfway loses what
+    was written by nobody: the next run skips the dedup keys that exist and goes on. Runs
+    twice or at once, it writes each mail once. Returns the rows written.
+    """
+    now = now or timezone.now()
+    update = (
+        NoticeUpdate.objects.select_related("notice__page")
+        .filter(pk=update_id, subscribers_notified_at__isnull=True)
+        .first()
+    )
+    if update is None:
+        return 0
+    notice = update.notice
     component_ids = list(notice.components.values_list("pk", flat=True))
     audience = (
         Subscriber.objects.filter(page=notice.page, confirmed_at__isnull=False)
@@ -439,15 +474,32 @@ def _notify_subscribers(notice: Notice, update: NoticeUpdate, *, now: dt.datetim
         .distinct()
         .order_by("pk")
     )
-    batch = [
-        (s.email, f"s{s.pk}", *messages.subscriber_update(notice=notice, update=update, token=unsubscribe_token(s)))
-        for s in audience
-    ]
-    if batch:
-        notify_addresses(
-            messages=batch,
-            event=Event.STATUS_SUBSCRIPTION,
-            dedup_key=f"status:update:{update.public_id}",
-            subject=messages.subscriber_subject(notice=notice, update=update),
-            now=now,
-        )
+    subject = messages.subscriber_subject(notice=notice, update=update)
+    written, after = 0, 0
+    while batch := list(audience.filter(pk__gt=after)[:FANOUT_BATCH]):
+        mails = [
+            (s.email, f"s{s.pk}", *messages.subscriber_update(notice=notice, update=update, token=unsubscribe_token(s)))
+            for s in batch
+        ]
+        with transaction.atomic():
+            written += notify_addresses(
+                messages=mails,
+                event=Event.STATUS_SUBSCRIPTION,
+                dedup_key=f"status:update:{update.public_id}",
+                subject=subject,
+                now=now,
+            )
+        after = batch[-1].pk
+    NoticeUpdate.objects.filter(pk=update.pk, subscribers_notified_at__isnull=True).update(subscribers_notified_at=now)
+    return written
+
+
+def run_subscriber_updates(*, now: dt.datetime) -> int:
+    """Tells subscribers of updates the task on commit did not get to; returns the updates done."""
+    due = NoticeUpdate.objects.filter(
+        subscribers_notified_at__isnull=True, created_at__lte=now - FANOUT_SWEEP_AFTER
+    ).order_by("created_at")
+    ids = list(due.values_list("pk", flat=True)[:FANOUT_SWEEP_SIZE])
+    for update_id in ids:
+        subscribers_notify(update_id=update_id, now=now)
+    return len(ids)

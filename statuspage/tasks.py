@@ -32,3 +32,15 @@ def republish_status_pages() -> str:
 @shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def publish_status_page(page_id: int) -> str:
     return publishing.page_publish(page_id=page_id)
+
+
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def notify_subscribers(update_id: int) -> str:
+    """Writes one notice update's mail for its subscribers (sent on commit of the update)."""
+    return f"wrote {services.subscribers_notify(update_id=update_id)}"
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def sweep_subscriber_updates() -> str:
+    """Tells subscribers of updates whose task never ran (beat, every minute)."""
+    return f"notified {services.run_subscriber_updates(now=timezone.now())}"

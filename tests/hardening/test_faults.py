@@ -434,6 +434,8 @@ SWEEPERS: dict[str, Callable[[dt.datetime], int]] = {
     "postmortem deadlines": lambda now: postmortems.run_postmortem_deadlines(now=now),
     "action item deadlines": lambda now: postmortems.run_action_item_deadlines(now=now),
     "maintenance windows": lambda now: statuspage.run_maintenance_windows(now=now),
+    # A minute on, as the sweep takes only what the task sent on commit left behind.
+    "subscriber updates": lambda now: statuspage.run_subscriber_updates(now=now + MINUTE),
 }
 BEATS = 3
 
@@ -494,6 +496,10 @@ def test_three_beats_running_every_sweeper_at_once_do_each_thing_once(due_work, 
     assert NoticeUpdate.objects.filter(notice=starting, status="in_progress").count() == 1
     assert NoticeUpdate.objects.filter(notice=ending, status="completed").count() == 1
     assert Notice.objects.get(pk=starting.pk).status == "in_progress"
+    # Each update of the two windows (scheduled, started, completed) told the subscriber once.
+    customer_mail = Notification.objects.filter(email_address="customer@example.com")
+    assert customer_mail.count() == NoticeUpdate.objects.filter(notice__in=[starting, ending]).count() == 5
+    assert not NoticeUpdate.objects.filter(subscribers_notified_at__isnull=True).exists()
     assert Component.objects.get(pk=due_work["component"].pk).status == "under_maintenance"
     assert Postmortem.objects.get(pk=due_work["postmortem"].pk).overdue_since is not None
     assert ActionItem.objects.get(pk=due_work["item"].pk).overdue_since is not None

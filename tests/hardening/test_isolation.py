@@ -232,6 +232,7 @@ def world(team_a, team_b, alice, bob, charlie, service_a) -> World:
         incident=restricted_open,
         now=now,
     )
+    statuspage.subscribers_notify(update_id=notice.updates.get().pk, now=now)  # as the worker does after commit
     return World(
         team_a=team_a,
         team_b=team_b,

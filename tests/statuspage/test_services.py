@@ -267,6 +267,7 @@ def test_double_opt_in_and_unsubscribe_end_to_end(
 
     # Not yet confirmed: no notice reaches the address.
     _open(page, components, bob)
+    assert services.run_subscriber_updates(now=T0 + 6 * MIN) == 1  # the worker's job, a minute on
     _deliver_all()
     assert len(mail.outbox) == 1
 
@@ -281,6 +282,9 @@ def test_double_opt_in_and_unsubscribe_end_to_end(
 
     notice = Notice.objects.get()
     services.notice_update(notice=notice, status="resolved", body="Payments work again.", by=bob, now=T0 + 40 * MIN)
+    # The worker writes subscribers' mail after commit; here the beat's sweep does, a minute on.
+    assert services.run_subscriber_updates(now=T0 + 40 * MIN) == 0
+    assert services.run_subscriber_updates(now=T0 + 41 * MIN) == 1
     _deliver_all()
     update_mail = mail.outbox[-1]
     assert "Payments work again." in update_mail.body
@@ -304,7 +308,8 @@ def test_subscribers_to_other_components_are_not_told(page, components, bob, set
     ]:
         services.subscription_request(page=page, email=email, components=chosen, now=now)
     Subscriber.objects.update(confirmed_at=now)
-    _open(page, components, bob)
+    notice = _open(page, components, bob)
+    services.subscribers_notify(update_id=notice.updates.get().pk)
     told = set(
         Notification.objects.filter(dedup_key__startswith="status:update:").values_list("email_address", flat=True)
     )
