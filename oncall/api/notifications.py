@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import serializers, status, viewsets
+from rest_framework import permissions, serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
@@ -53,10 +53,23 @@ class ContactMethodUpdateSerializer(ContactMethodSerializer):
         read_only_fields = ["kind", "disabled_at", "disabled_reason"]
 
 
+class PersonalOnly(permissions.IsAuthenticated):
+    """Refuses team-scoped tokens: they are a tool's credential for one team, and a tool that
+    could read or rewrite the token owner's phone numbers could send their pages elsewhere."""
+
+    message = "A team-scoped token acts for its team only; use a personal token or sign in."
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = _token(request)
+        return super().has_permission(request, view) and (token is None or token.team_id is None)
+
+
 class ContactMethodViewSet(viewsets.ModelViewSet):
-    """Your ways of being reached. A new address re-enables a method that was disabled."""
+    """Your ways of being reached. A new address re-enables a method that was disabled.
+    Not with a team-scoped token (403)."""
 
     queryset = ContactMethod.objects.none()  # for the schema; requests use get_queryset()
+    permission_classes = [PersonalOnly]
     filterset_fields = ["kind"]
     ordering_fields = ["kind", "address"]
 
@@ -106,7 +119,10 @@ def _rule(event: str, method_ids: set[int]) -> dict[str, Any]:
 
 
 class NotificationRuleViewSet(viewsets.GenericViewSet):
-    """Which events reach you on which contact methods: one entry per event."""
+    """Which events reach you on which contact methods: one entry per event. Not with a
+    team-scoped token (403)."""
+
+    permission_classes = [PersonalOnly]
 
     serializer_class = NotificationRuleSerializer
     queryset = NotificationRule.objects.none()  # for the schema

@@ -264,3 +264,22 @@ def test_bad_updates_are_400_and_change_nothing(api, alice, team_a):
     method.refresh_from_db()
     hook.refresh_from_db()
     assert (method.address, hook.url, hook.events) == ("alice.pager@example.com", "https://ops.example.com/hook", [])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/contact-methods/", "/api/v1/notification-rules/"])
+def test_a_team_scoped_token_cannot_read_or_change_its_owners_personal_settings(api, bob, team_a, path):
+    method = ContactMethodFactory(user=bob, kind="sms", address="+15555550100")
+    _token, raw = team_services.token_create(user=bob, name="Alertmanager", team=team_a)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    listed = api.get(path)
+    changed = api.patch(f"/api/v1/contact-methods/{method.pk}/", {"address": "+15555550199"}, format="json")
+
+    assert listed.status_code == 403
+    assert "team-scoped token" in listed.json()["detail"]
+    assert changed.status_code == 403
+    method.refresh_from_db()
+    assert method.address == "+15555550100"
+    _personal, personal_raw = team_services.token_create(user=bob, name="My laptop")
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {personal_raw}")
+    assert api.get(path).status_code == 200
