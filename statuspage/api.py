@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -109,8 +110,8 @@ class NoticeUpdateCreateSerializer(serializers.Serializer):
 class MaintenanceCreateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=200)
     body = serializers.CharField(max_length=5000)
-    scheduled_for = serializers.DateTimeField()
-    scheduled_until = serializers.DateTimeField()
+    scheduled_for = serializers.DateTimeField(help_text="ISO 8601; without an offset, in the page's time zone.")
+    scheduled_until = serializers.DateTimeField(help_text="ISO 8601; without an offset, in the page's time zone.")
     components = serializers.ListField(child=serializers.CharField(), required=False, default=list)
 
 
@@ -147,7 +148,9 @@ class StatusPageViewSet(viewsets.ReadOnlyModelViewSet):
         """Schedules maintenance; it starts and completes by itself at its times."""
         page = self.get_object()
         body = MaintenanceCreateSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        # A window is planned in the page's time zone, as the portal's form reads it, not the caller's.
+        with timezone.override(page.time_zone):
+            body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["components"] = _components(page, data["components"])
         notice = services.maintenance_schedule(page=page, by=request.user, **data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -168,3 +170,22 @@ def test_listing_notices_costs_the_same_for_many(api, page, components, bob, dja
     with django_assert_max_num_queries(8):
         response = api.get("/api/v1/status-notices/")
     assert len(response.json()["results"]) == 8
+
+
+def test_maintenance_times_without_an_offset_are_read_in_the_pages_time_zone(api, page, components, settings):
+    settings.TIME_ZONE = "Asia/Tokyo"  # whatever zone the request runs in; the page is in London
+    response = api.post(
+        f"/api/v1/status-pages/{page.public_id}/maintenance/",
+        {
+            "title": "Summer database upgrade",
+            "body": "Slow for a few minutes.",
+            "scheduled_for": "2030-07-05T02:00:00",
+            "scheduled_until": "2030-07-05T03:00:00",
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    notice = Notice.objects.get(title="Summer database upgrade")
+    # 02:00 in London in July is 01:00 UTC (summer time).
+    assert notice.scheduled_for == dt.datetime(2030, 7, 5, 1, 0, tzinfo=dt.UTC)
+    assert notice.scheduled_until == dt.datetime(2030, 7, 5, 2, 0, tzinfo=dt.UTC)
