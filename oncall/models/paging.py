@@ -173,6 +173,9 @@ class Alert(models.Model):
     last_seen_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by_tool = models.BooleanField(default=False)
+    # When a repeat was last written to the page's log (at most once a minute): read with the
+    # repeat itself, so most repeats of a storm never look at the page.
+    repeat_logged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-first_seen_at"]

@@ -216,14 +216,38 @@ def _open(integration: Integration, item: AlertItem, now: datetime) -> Alert:
     return alert
 
 
-def _repeat(alert: Alert, item: AlertItem, now: datetime) -> None:
-    alert.count += 1
-    alert.last_seen_at = now
-    alert.details, alert.links, alert.labels = item.details, item.links, item.labels
-    alert.severity, alert.source_payload = item.severity, item.raw
-    fields = ["count", "last_seen_at", "details", "links", "labels", "severity", "source_payload"]
-    alert.save(update_fields=fields)
-    paging.page_alert_repeated(alert=alert, now=now)
+# A repeat is an alert storm's hot path: one statement finds the key's open alert and counts
+# the repeat, instead of a read and a save (bench/alert_storm.py). The partial unique
+# constraint leaves at most one open alert per key to update.
+REPEAT_SQL = """
+    UPDATE oncall_alert
+    SET count = count + 1, last_seen_at = %s, details = %s, links = %s, labels = %s, severity = %s,
+        source_payload = %s
+    WHERE integration_id = %s AND dedup_key = %s AND status = %s
+    RETURNING id, count, repeat_logged_at
+"""
+
+
+def _repeat_open(integration: Integration, item: AlertItem, now: datetime) -> Alert | None:
+    """Counts a repeat of the key's open alert and refreshes what the tool sent; None if none is open."""
+    field = Alert._meta.get_field
+    params = [
+        field("last_seen_at").get_db_prep_save(now, connection),
+        item.details,
+        field("links").get_db_prep_save(item.links, connection),
+        field("labels").get_db_prep_save(item.labels, connection),
+        item.severity,
+        field("source_payload").get_db_prep_save(item.raw, connection),
+        integration.pk,
+        item.dedup_key,
+        Alert.Status.OPEN,
+    ]
+    # raw() maps the returned columns onto an Alert with the backend's converters.
+    alert = next(iter(Alert.objects.raw(REPEAT_SQL, params)), None)
+    if alert is not None:
+        alert.integration = integration
+        paging.page_alert_repeated(alert=alert, now=now)
+    return alert
 
 
 def _resolve(alert: Alert, item: AlertItem, now: datetime) -> None:
@@ -248,15 +272,14 @@ def alert_ingest(*, integration: Integration, items: list[AlertItem], now: datet
         raise IntegrationDisabled("This integration is disabled; a manager of the service can enable it.")
     result = IngestResult()
     for item in items:
-        alert = _open_alert(locked, item.dedup_key)
         if item.action == RESOLVE:
+            alert = _open_alert(locked, item.dedup_key)
             if alert is None:
                 result.ignored += 1
                 continue
             _resolve(alert, item, now)
             result.resolved += 1
-        elif alert is not None:
-            _repeat(alert, item, now)
+        elif (alert := _repeat_open(locked, item, now)) is not None:
             result.repeated += 1
         else:
             alert = _open(locked, item, now)
@@ -294,10 +317,14 @@ def _lock_for_intake(integration: Integration, keys: list[str]) -> Integration:
     if connection.vendor != "postgresql":
         locked = Integration.objects.select_related("service__team").select_for_update(of=("self",))
         return locked.get(pk=integration.pk)
+    # One statement takes them all: PostgreSQL evaluates a select list left to right, so the
+    # gate comes first and the keys follow in sorted order.
+    key_locks = ", pg_advisory_xact_lock(hashtextextended(%s, 0))" * len(keys)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))", [_gate_key(integration.pk)])
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"intake:{integration.pk}:{key}"])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock_shared(hashtextextended(%s, 0))" + key_locks,
+            [_gate_key(integration.pk), *(f"intake:{integration.pk}:{key}" for key in keys)],
+        )
     # Read after the gate: a disable that committed before it is seen here. Only what a
     # disable or a post changes is read again; the rest of the caller's row still holds.
     fresh = Integration.objects.filter(pk=integration.pk).values_list("disabled_at", "last_alert_at")

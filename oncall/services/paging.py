@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -328,18 +328,23 @@ def _page_of(alert: Alert) -> Page | None:
 def page_alert_repeated(*, alert: Alert, now: datetime) -> None:
     """A duplicate of the alert arrived: logged (at most once a minute), nobody paged again.
 
-    The page is not locked: the intake already holds the alert's dedup-key lock, so repeats of
-    one alert arrive one at a time, and a log line beside an acknowledgement harms nothing. In a
-    storm this runs for every post, so it is one query unless a line is due.
+    The alert's `repeat_logged_at` says when the log last got a line; a conditional update of it
+    makes two repeats at once write one. The page is not locked: a log line beside an
+    acknowledgement harms nothing.
     """
-    logged_lately = PageEvent.objects.filter(
-        page=OuterRef("pk"), kind=PageEvent.Kind.ALERT_REPEATED, at__gt=now - REPEAT_LOG_INTERVAL
-    )
-    found = Page.objects.filter(alert=alert).values_list("pk", Exists(logged_lately)).first()
-    if found is None or found[1]:
+    due = now - REPEAT_LOG_INTERVAL
+    if alert.repeat_logged_at is not None and alert.repeat_logged_at > due:
         return
-    page = Page(pk=found[0], alert=alert)
-    _log(page, PageEvent.Kind.ALERT_REPEATED, now, f"The tool sent the alert again ({alert.count} in all).")
+    stamped = (
+        Alert.objects.filter(pk=alert.pk)
+        .filter(Q(repeat_logged_at__isnull=True) | Q(repeat_logged_at__lte=due))
+        .update(repeat_logged_at=now)
+    )
+    alert.repeat_logged_at = now
+    page_id = Page.objects.filter(alert_id=alert.pk).values_list("pk", flat=True).first() if stamped else None
+    if page_id is not None:
+        message = f"The tool sent the alert again ({alert.count} in all)."
+        _log(Page(pk=page_id, alert_id=alert.pk), PageEvent.Kind.ALERT_REPEATED, now, message)
 
 
 @transaction.atomic
