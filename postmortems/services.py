@@ -397,10 +397,11 @@ def run_postmortem_deadlines(*, now: dt.datetime | None = None) -> int:
         .order_by("next_check_at")[:BATCH]
     )
     policies: dict[int, PostmortemPolicy] = {}
+    managers: dict[int, list[User]] = {}  # by team, for this run
     for postmortem in due:
         policy = _cached_policy(policies, postmortem.team)
         with transaction.atomic():
-            sent += _postmortem_step(postmortem, policy, now)
+            sent += _postmortem_step(postmortem, policy, now, managers)
             Postmortem.objects.filter(pk=postmortem.pk, next_check_at=postmortem.next_check_at).update(
                 next_check_at=_postmortem_next_check(postmortem, policy, now)
             )
@@ -422,10 +423,13 @@ def _postmortem_next_check(postmortem: Postmortem, policy: PostmortemPolicy, now
     return min((step for step in steps if step > now), default=None)
 
 
-def _postmortem_step(postmortem: Postmortem, policy: PostmortemPolicy, now: dt.datetime) -> int:
+def _postmortem_step(
+    postmortem: Postmortem, policy: PostmortemPolicy, now: dt.datetime, managers: dict[int, list[User]]
+) -> int:
     owner, incident = postmortem.owner, postmortem.incident
     sent = 0
-    if owner and now >= postmortem.due_at - dt.timedelta(hours=policy.remind_before_hours):
+    # "Due soon" only before the due time: once it has passed, the overdue notice says it all.
+    if owner and postmortem.due_at - dt.timedelta(hours=policy.remind_before_hours) <= now < postmortem.due_at:
         subject = f"Postmortem of {incident.reference} is due soon"
         sent += _tell(owner, postmortem, Event.POSTMORTEM_DUE, "reminder", subject, now)
     if now >= postmortem.due_at:
@@ -435,7 +439,9 @@ def _postmortem_step(postmortem: Postmortem, policy: PostmortemPolicy, now: dt.d
             sent += _tell(owner, postmortem, Event.POSTMORTEM_OVERDUE, "overdue", subject, now)
     if now >= postmortem.due_at + dt.timedelta(hours=policy.escalate_after_hours):
         subject = f"Overdue postmortem: {incident.reference} (owner {owner or 'nobody'})"
-        for manager in _managers(postmortem.team):
+        if postmortem.team_id not in managers:
+            managers[postmortem.team_id] = _managers(postmortem.team)
+        for manager in managers[postmortem.team_id]:
             sent += _tell(manager, postmortem, Event.POSTMORTEM_OVERDUE, "escalated", subject, now)
     return sent
 

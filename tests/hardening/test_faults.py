@@ -474,8 +474,9 @@ def test_three_beats_running_every_sweeper_at_once_do_each_thing_once(due_work, 
     assert total["missing postmortems"] == 1
     assert Postmortem.objects.filter(incident=due_work["missed"]).count() == 1
     # What each sweep says it sent is what exists, once per key.
-    # Reminder, overdue and escalation, all to alice: she owns the postmortem and manages the team.
-    assert total["postmortem deadlines"] == postmortem_rows.count() == 3
+    # Overdue and escalation, both to alice: she owns the postmortem and manages the team (no
+    # "due soon" for a postmortem already past its due time).
+    assert total["postmortem deadlines"] == postmortem_rows.count() == 2
     assert total["action item deadlines"] == item_rows.count() == 2  # overdue to bob, escalated to alice
 
     for page in due_work["pages"]:

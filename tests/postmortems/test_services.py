@@ -93,6 +93,14 @@ def test_deadline_reminders_overdue_and_escalation_each_once(resolved, alice):
     assert postmortem.overdue_since == postmortem.due_at
 
 
+def test_a_postmortem_first_swept_after_its_due_time_is_not_called_due_soon(resolved, alice):
+    # The beat was down through the reminder window: the owner hears it is overdue, not "due soon".
+    postmortem = services.postmortem_create(incident=resolved, now=NOW)
+    services.run_postmortem_deadlines(now=postmortem.due_at + dt.timedelta(hours=1))
+    keys = Notification.objects.filter(payload__postmortem=postmortem.pk).values_list("dedup_key", flat=True)
+    assert sorted(key.split(":")[2] for key in keys) == ["assigned", "overdue"]
+
+
 def test_publishing_needs_reviewers_and_a_root_cause_and_then_freezes(resolved, alice, bob):
     postmortem = services.postmortem_create(incident=resolved, now=NOW)
     with pytest.raises(DomainError, match="reviewer"):
