@@ -34,10 +34,18 @@ class RoleSerializer(serializers.ModelSerializer):
         fields = ["role", "user", "started_at", "ended_at"]
 
 
+class IncidentServicesField(serializers.ManyRelatedField):
+    def get_attribute(self, instance: Incident) -> Any:
+        # Lists prefetch the services as a list (selectors.incident_list_visible).
+        prefetched = getattr(instance, "service_list", None)
+        return prefetched if prefetched is not None else super().get_attribute(instance)
+
+
 class IncidentSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none())
-    services = serializers.SlugRelatedField(
-        slug_field="slug", many=True, queryset=Service.objects.none(), required=False
+    services = IncidentServicesField(
+        child_relation=serializers.SlugRelatedField(slug_field="slug", queryset=Service.objects.none()),
+        required=False,
     )
     page = serializers.PrimaryKeyRelatedField(queryset=Page.objects.none(), required=False, allow_null=True)
     reference = serializers.CharField(read_only=True)
