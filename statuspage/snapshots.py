@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import caches
@@ -285,7 +286,7 @@ class SnapshotWSGI:
         if method in ("GET", "HEAD"):
             host = _host(environ)
             secure = _is_secure(environ)
-            if host and is_status_host(host) and (secure or not settings.SECURE_SSL_REDIRECT):
+            if host and _serves(host, settings.STATUS_HOST) and (secure or not settings.SECURE_SSL_REDIRECT):
                 document = lookup(host, environ.get("PATH_INFO", "/"))
                 if document is not None:
                     status, headers, body = respond(
@@ -299,6 +300,13 @@ class SnapshotWSGI:
                     start_response(REASONS[status], headers)
                     return [body]
         return self.app(environ, start_response)
+
+
+@lru_cache(maxsize=256)
+def _serves(host: str, status_host: str) -> bool:
+    # A spike is the same few hosts over and over, and parsing one cost a tenth of the status
+    # page's throughput (bench/status_page.py). Keyed by the status host, so a new setting counts.
+    return is_status_host(host)
 
 
 def _is_secure(environ: dict) -> bool:

@@ -156,6 +156,17 @@ def test_the_wsgi_entry_point_answers_before_django_without_a_query(published):
     assert len(queries) == 0
 
 
+def test_the_wsgi_entry_point_follows_a_change_of_status_host(published, settings):
+    assert _wsgi("/api/v2/summary.json")[0] == "200 OK"  # the host's decision is now remembered
+    settings.STATUS_HOST = "status.example.com"
+    settings.ALLOWED_HOSTS = [".example.com", ".localhost", "testserver"]
+
+    status, headers, _ = _wsgi("/api/v2/summary.json")
+
+    assert status.startswith("404")  # status.localhost is a portal host now: Django answers
+    assert "ETag" not in headers
+
+
 def test_the_wsgi_entry_point_passes_writes_and_unknown_paths_to_django(published):
     status, _, _ = _wsgi("/admin/")
     assert status.startswith("404")
