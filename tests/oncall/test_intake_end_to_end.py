@@ -19,7 +19,7 @@ from tests.oncall.intake_payloads import alertmanager, encoded
 from tests.oncall.paging_fixtures import add_step
 
 
-def wait_for_mail(count: int, timeout: float = 20.0) -> list[mail.EmailMessage]:
+def wait_for_mail(count: int, timeout: float = 60.0) -> list[mail.EmailMessage]:
     deadline = time.monotonic() + timeout
     while len(mail.outbox) < count and time.monotonic() < deadline:
         time.sleep(0.1)
