@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from oncall.schedule import local_to_utc
+from oncall.schedule import Shift, local_to_utc
 
 UTC = dt.UTC
 WEEKEND = frozenset({5, 6})
@@ -192,6 +192,21 @@ def after_hours_seconds(rule: NightRule, spans: Iterable[Span], start: dt.dateti
         window = night_window(rule, night)
         total += seconds_in(merged, Span(max(window.start, start), min(window.end, end)))
     return total
+
+
+def load_by_user(shifts: Iterable[Shift], rule: NightRule) -> dict[int, tuple[float, float]]:
+    """Person → (on-call seconds, after-hours seconds) over the given shifts, nights by the team's rule.
+
+    The fairness ranking of cover takers and comp time read after hours the same way.
+    """
+    load: dict[int, tuple[float, float]] = {}
+    for shift in shifts:
+        if shift.user_id is None:
+            continue
+        on_call, after_hours = load.get(shift.user_id, (0.0, 0.0))
+        night = after_hours_seconds(rule, [Span(shift.start, shift.end)], shift.start, shift.end)
+        load[shift.user_id] = (on_call + shift.seconds, after_hours + night)
+    return load
 
 
 def earns(worked_minutes: int, threshold_minutes: int) -> bool:

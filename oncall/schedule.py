@@ -29,9 +29,6 @@ from zoneinfo import ZoneInfo
 UTC = dt.UTC
 UNIT_DAYS = {"days": 1, "weeks": 7}
 # After hours: nights from 22:00 to 07:00 local, and all of Saturday and Sunday.
-NIGHT_START = dt.time(22, 0)
-NIGHT_END = dt.time(7, 0)
-WEEKEND = {5, 6}
 
 
 @dataclass(frozen=True)
@@ -222,44 +219,6 @@ def next_handoff(layer: LayerRule, at: dt.datetime) -> dt.datetime | None:
 def gaps(shifts: Iterable[Shift]) -> list[Shift]:
     """The spans in which nobody holds the layer."""
     return [s for s in shifts if s.user_id is None]
-
-
-def _after_hours_spans(day: dt.date, time_zone: str) -> list[tuple[dt.datetime, dt.datetime]]:
-    def at(date: dt.date, time: dt.time) -> dt.datetime:
-        return local_to_utc(dt.datetime.combine(date, time), time_zone)
-
-    midnight, next_midnight = at(day, dt.time(0)), at(day + dt.timedelta(days=1), dt.time(0))
-    if day.weekday() in WEEKEND:
-        return [(midnight, next_midnight)]
-    return [(midnight, at(day, NIGHT_END)), (at(day, NIGHT_START), next_midnight)]
-
-
-def after_hours_seconds(start: dt.datetime, end: dt.datetime, time_zone: str) -> float:
-    """Seconds of [start, end) that fall at night (22:00-07:00 local) or on a weekend."""
-    start, end = _aware(start), _aware(end)
-    zone = ZoneInfo(time_zone)
-    day, last_day = start.astimezone(zone).date(), end.astimezone(zone).date()
-    total = 0.0
-    while day <= last_day:
-        for span_start, span_end in _after_hours_spans(day, time_zone):
-            overlap = min(end, span_end) - max(start, span_start)
-            total += max(overlap.total_seconds(), 0.0)
-        day += dt.timedelta(days=1)
-    return total
-
-
-def load_by_user(shifts: Iterable[Shift], time_zone: str) -> dict[int, tuple[float, float]]:
-    """Person → (on-call seconds, after-hours seconds) over the given shifts."""
-    load: dict[int, tuple[float, float]] = {}
-    for shift in shifts:
-        if shift.user_id is None:
-            continue
-        on_call, after_hours = load.get(shift.user_id, (0.0, 0.0))
-        load[shift.user_id] = (
-            on_call + shift.seconds,
-            after_hours + after_hours_seconds(shift.start, shift.end, time_zone),
-        )
-    return load
 
 
 def fairest_takers(candidates: Iterable[int], load: dict[int, tuple[float, float]]) -> list[int]:

@@ -148,19 +148,11 @@ def team_holidays(*, team: Team) -> QuerySet[Holiday]:
 
 def policy_of(*, team: Team) -> CompTimePolicy:
     """The team's policy, or the defaults (unsaved) when nobody has written one yet."""
-    return CompTimePolicy.objects.filter(team=team).first() or CompTimePolicy(team=team)
+    return CompTimePolicy.of(team)
 
 
 def night_rule(policy: CompTimePolicy, holidays: Iterable[dt.date], time_zone: str) -> rules.NightRule:
-    """The policy as plain values for the rules in oncall/comptime.py."""
-    return rules.NightRule(
-        time_zone=time_zone,
-        night_start=policy.night_start,
-        night_end=policy.night_end,
-        count_weekends=policy.count_weekends,
-        count_holidays=policy.count_holidays,
-        holidays=frozenset(holidays),
-    )
+    return policy.night_rule(holidays=holidays, time_zone=time_zone)
 
 
 def team_night_rule(*, team: Team, policy: CompTimePolicy) -> rules.NightRule:

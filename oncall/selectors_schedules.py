@@ -15,8 +15,19 @@ from datetime import datetime, timedelta
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
+from oncall import comptime
 from oncall import schedule as rules
-from oncall.models import ApiToken, Layer, LayerParticipant, Override, Schedule, SwapRequest, Team, User
+from oncall.models import (
+    ApiToken,
+    CompTimePolicy,
+    Layer,
+    LayerParticipant,
+    Override,
+    Schedule,
+    SwapRequest,
+    Team,
+    User,
+)
 from oncall.selectors import is_manager, is_member, team_ids_for_user  # noqa: F401  (re-exported)
 
 # How far back an interval query looks for overrides that started earlier.
@@ -161,7 +172,9 @@ def team_load(*, team: Team, now: datetime) -> dict[int, tuple[float, float]]:
     for schedule in team_schedules(team=team):
         for item in schedule_final_shifts(schedule=schedule, start=start, end=now):
             shifts.extend(item.shifts)
-    return rules.load_by_user(shifts, team.time_zone)
+    policy = CompTimePolicy.of(team)
+    rule = policy.night_rule(holidays=team.holidays.values_list("date", flat=True), time_zone=team.time_zone)
+    return comptime.load_by_user(shifts, rule)
 
 
 def swap_suggested_takers(*, swaps: Iterable[SwapRequest], now: datetime) -> dict[int, list[User]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from oncall import comptime as rules
 from oncall.models.paging import Page
 from oncall.models.schedules import Layer, Override
 from oncall.models.teams import Team
@@ -45,6 +47,22 @@ class CompTimePolicy(models.Model):
 
     def __str__(self) -> str:
         return f"Comp time policy of {self.team}"
+
+    @classmethod
+    def of(cls, team: Team) -> CompTimePolicy:
+        """The team's policy, or the defaults (unsaved) when nobody has written one yet."""
+        return cls.objects.filter(team=team).first() or cls(team=team)
+
+    def night_rule(self, *, holidays: Iterable[datetime.date], time_zone: str) -> rules.NightRule:
+        """The policy as plain values for the rules in oncall/comptime.py."""
+        return rules.NightRule(
+            time_zone=time_zone,
+            night_start=self.night_start,
+            night_end=self.night_end,
+            count_weekends=self.count_weekends,
+            count_holidays=self.count_holidays,
+            holidays=frozenset(holidays),
+        )
 
 
 class Holiday(models.Model):

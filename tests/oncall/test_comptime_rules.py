@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from oncall import comptime as rules
 from oncall.comptime import NightRule, Span
+from oncall.schedule import Shift
 
 NY = NightRule(time_zone="America/New_York")
 BERLIN = NightRule(time_zone="Europe/Berlin")
@@ -207,3 +208,36 @@ def test_minutes_by_night_sum_to_the_after_hours_time(rule, spans):
     by_night = rules.minutes_by_night(rule, spans)
     # Rounding down loses under a minute per night.
     assert sum(by_night.values()) * 60 <= total < (sum(by_night.values()) + len(by_night) + 1) * 60
+
+
+# --- the fairness load of cover takers ------------------------------------------------------
+
+
+def test_the_fairness_load_reads_nights_by_the_teams_rule():
+    # Wednesday 2027-01-06 18:00 to Thursday 09:00 in New York.
+    shift = Shift(layer_id=1, user_id=7, start=utc(2027, 1, 6, 23), end=utc(2027, 1, 7, 14))
+    default = rules.load_by_user([shift], NY)
+    early = rules.load_by_user([shift], NightRule(time_zone="America/New_York", night_start=dt.time(20)))
+    assert default == {7: (15 * 3600, 9 * 3600)}  # 22:00-07:00
+    assert early == {7: (15 * 3600, 11 * 3600)}  # 20:00-07:00
+
+
+def test_the_fairness_load_counts_weekends_and_holidays_only_when_the_team_does():
+    saturday = Shift(
+        layer_id=1, user_id=7, start=utc(2027, 1, 9, 5), end=utc(2027, 1, 10, 5)
+    )  # all of Saturday in New York
+    assert rules.load_by_user([saturday], NY)[7][1] == 24 * 3600
+    weekdays_only = NightRule(time_zone="America/New_York", count_weekends=False)
+    assert rules.load_by_user([saturday], weekdays_only)[7][1] == 9 * 3600  # only the night 22:00-07:00
+    holiday = Shift(layer_id=1, user_id=7, start=utc(2027, 1, 18, 14), end=utc(2027, 1, 18, 22))  # Monday 09:00-17:00
+    with_holiday = NightRule(time_zone="America/New_York", holidays=frozenset({dt.date(2027, 1, 18)}))
+    assert rules.load_by_user([holiday], NY)[7][1] == 0
+    assert rules.load_by_user([holiday], with_holiday)[7][1] == 8 * 3600
+
+
+@given(st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2028, 1, 1)), st.integers(1, 24 * 30))
+def test_the_fairness_load_never_counts_more_after_hours_than_on_call(start, hours):
+    start = start.replace(tzinfo=UTC)
+    shift = Shift(layer_id=1, user_id=1, start=start, end=start + dt.timedelta(hours=hours))
+    on_call, after_hours = rules.load_by_user([shift], NY)[1]
+    assert 0 <= after_hours <= on_call == hours * 3600

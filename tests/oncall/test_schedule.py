@@ -10,14 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from oncall.comptime import NightRule, load_by_user
 from oncall.schedule import (
     LayerRule,
     OverrideRule,
-    after_hours_seconds,
     fairest_takers,
     final_shifts,
     handoff_at,
-    load_by_user,
     local_to_utc,
     next_handoff,
     on_call_at,
@@ -228,27 +227,11 @@ def test_next_handoff_is_the_next_change_of_rotation_shift(layer, instant):
 # --- fairness --------------------------------------------------------------------
 
 
-def test_after_hours_counts_nights_and_weekends_in_local_time():
-    tz = "America/New_York"
-    # Wednesday 2027-01-06 18:00 to Thursday 09:00 local: 22-24 and 0-7 are after hours.
-    start = local_to_utc(dt.datetime(2027, 1, 6, 18), tz)
-    end = local_to_utc(dt.datetime(2027, 1, 7, 9), tz)
-    assert after_hours_seconds(start, end, tz) == 9 * 3600
-    saturday = local_to_utc(dt.datetime(2027, 1, 9), tz)
-    assert after_hours_seconds(saturday, saturday + dt.timedelta(days=1), tz) == 24 * 3600
-
-
-@given(instants, st.integers(1, 24 * 30), st.sampled_from(ZONES))
-def test_after_hours_is_never_more_than_the_span(start, hours, tz):
-    end = start + dt.timedelta(hours=hours)
-    assert 0 <= after_hours_seconds(start, end, tz) <= (end - start).total_seconds()
-
-
 def test_fairest_takers_put_the_least_loaded_first():
     layer = daily("UTC", dt.date(2027, 1, 4), people=(1, 2))
     shifts = final_shifts(
         layer, [OverrideRule(1, 2, utc(2027, 1, 9), utc(2027, 1, 11))], utc(2027, 1, 4), utc(2027, 1, 18)
     )
-    load = load_by_user(shifts, "UTC")
+    load = load_by_user(shifts, NightRule(time_zone="UTC"))
     # 2 covered a weekend, so 1 and the newcomer 3 come first; 3 has no load at all.
     assert fairest_takers([2, 1, 3], load) == [3, 1, 2]

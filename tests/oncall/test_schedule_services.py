@@ -7,7 +7,7 @@ from django.db import connection
 from config.errors import ConflictError, DomainError
 from oncall import schedule as rules
 from oncall import selectors_schedules as sched
-from oncall.models import Layer, Notification, Override, Schedule, SwapRequest
+from oncall.models import CompTimePolicy, Layer, Notification, Override, Schedule, SwapRequest
 from oncall.services import schedules as services
 from tests.factories import MembershipFactory, UserFactory
 from tests.oncall.schedule_fixtures import make_schedule, utc
@@ -189,6 +189,19 @@ def test_fairest_takers_are_those_with_the_least_recent_load(schedule, primary, 
     later = utc(2027, 1, 18, 9)  # two full weeks done
     ranked = sched.swap_suggested_takers(swaps=[swap], now=later)[swap.pk]
     assert [u.username for u in ranked] == ["carol", "bob"]
+
+
+def test_the_fairness_load_reads_nights_by_the_teams_comp_time_policy(schedule, team_a, alice, bob):
+    later = utc(2027, 1, 18, 9)  # two full weeks done: alice held week 1 of the primary, bob week 2
+    default = sched.team_load(team=team_a, now=later)
+    CompTimePolicy.objects.create(team=team_a, count_weekends=False, night_start=dt.time(23), night_end=dt.time(6))
+    nights_only = sched.team_load(team=team_a, now=later)
+
+    assert nights_only[alice.pk][0] == default[alice.pk][0]  # the same time on call
+    assert nights_only[alice.pk][1] < default[alice.pk][1]  # fewer hours count as after hours
+    week = 7 * 24 * 3600
+    # With weekends out and nights 23:00-06:00, a week on call holds seven 7-hour nights.
+    assert nights_only[alice.pk][1] == pytest.approx(7 * 7 * 3600, abs=3600) and default[alice.pk][1] < week
 
 
 @pytest.mark.postgres
