@@ -14,7 +14,16 @@ from django.db import connection
 from config.errors import ConflictError, DomainError
 from oncall import schedule as schedule_rules
 from oncall import selectors_schedules as sched
-from oncall.models import CompTimeCover, CompTimeGrant, CompTimePolicy, CompTimeUse, Holiday, Notification, WorkLog
+from oncall.models import (
+    CompTimeCover,
+    CompTimeGrant,
+    CompTimePolicy,
+    CompTimeUse,
+    Holiday,
+    Membership,
+    Notification,
+    WorkLog,
+)
 from oncall.models.notifications import Event
 from oncall.selectors_comptime import comp_time_balance
 from oncall.services import comptime as services
@@ -336,6 +345,46 @@ def test_the_person_cannot_be_their_own_cover(team_a, alice, bob):
     grant = CompTimeGrantFactory(user=bob, team=team_a, night_of=TUESDAY)
     with pytest.raises(DomainError, match="taking the morning off"):
         approve(grant, alice, cover_user=bob)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_managers_deciding_one_grant_at_once_decide_it_once(team_a, schedule, alice, bob, dave):
+    span(bob, team_a, after(TUESDAY, 1, 30), after(TUESDAY, 2, 50))
+    services.run_comp_time(now=MORNING_AFTER)
+    grant = grants()[0]
+    Membership.objects.update_or_create(user=dave, team=team_a, defaults={"role": "manager"})
+    deciders = [(alice, "approved"), (dave, "declined")]
+
+    results = run_at_once(2, lambda i: services.comp_time_grant_decide(
+        grant=grant, by=deciders[i][0], status=deciders[i][1], now=MORNING_AFTER
+    ))  # fmt: skip
+
+    decided = [r for r in results if isinstance(r, CompTimeGrant)]
+    refused = [r for r in results if isinstance(r, ConflictError)]
+    assert len(decided) == 1 and len(refused) == 1, results
+    grant.refresh_from_db()
+    assert grant.status == decided[0].status and grant.decided_by == decided[0].decided_by
+    overrides = CompTimeCover.objects.filter(grant=grant, override__isnull=False).count()
+    assert overrides == (1 if grant.status == "approved" else 0)
+    assert Notification.objects.filter(dedup_key__startswith=f"comptime:{grant.pk}:decided:").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_uses_at_once_never_spend_more_than_is_left(team_a, alice, bob, dave):
+    approve(CompTimeGrantFactory(user=bob, team=team_a, night_of=TUESDAY), alice)  # 4 h
+    Membership.objects.update_or_create(user=dave, team=team_a, defaults={"role": "manager"})
+    managers = [alice, dave]
+
+    results = run_at_once(2, lambda i: services.comp_time_use_create(
+        team=team_a, user=bob, taken_on=dt.date(2027, 1, 6), hours="3", by=managers[i]
+    ))  # fmt: skip
+
+    assert sum(isinstance(r, CompTimeUse) for r in results) == 1, results
+    assert sum(isinstance(r, DomainError) and "1.0 h left" in r.message for r in results) == 1, results
+    balance = comp_time_balance(team=team_a, user=bob)
+    assert (balance.taken, balance.left) == (Decimal("3.0"), Decimal("1.0"))
 
 
 def test_deciding_twice_is_a_conflict(team_a, alice, bob):
