@@ -175,7 +175,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
         read_only_fields = ["status", "wont_do_reason", "evidence", "done_at", "overdue_since", "created_at"]
 
     def get_is_overdue(self, item: ActionItem) -> bool:
-        return bool(item.is_open and item.due_date and item.due_date < timezone.localdate())
+        return item.is_overdue
 
 
 class StatusSerializer(serializers.Serializer):
@@ -216,7 +216,7 @@ class ActionItemViewSet(
         return selectors.action_items_filtered(
             user=self.request.user,
             params=self.request.query_params,
-            today=timezone.localdate(),
+            now=timezone.now(),
             token=_token(self.request),
         )
 

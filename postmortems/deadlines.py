@@ -58,3 +58,14 @@ def public_holidays(country: str, subdivision: str, years: range) -> frozenset[d
         return frozenset()
     calendar = holiday_calendars.country_holidays(country, subdiv=subdivision or None, years=list(years))
     return frozenset(calendar.keys())
+
+
+def team_today(time_zone: str, now: dt.datetime) -> dt.date:
+    """The date at `now` where the team works: an action item's due date is a day there."""
+    return now.astimezone(ZoneInfo(time_zone)).date()
+
+
+def item_is_overdue(*, due_date: dt.date | None, is_open: bool, time_zone: str, now: dt.datetime) -> bool:
+    """Overdue: still open, and its due date has passed in the team's time zone. The lists, the
+    API, the manager's view and digest, and the sweeper's overdue mark all go by this."""
+    return is_open and due_date is not None and due_date < team_today(time_zone, now)

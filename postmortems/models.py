@@ -9,9 +9,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from incidents.models import Incident
 from oncall.models import Team
+from postmortems import deadlines
 
 # `next_check_at` of a row the deadline sweeper should look at on its next run: new rows, and
 # rows whose due date or status changed. Any past instant would do; a constant one keeps the
@@ -185,6 +187,13 @@ class ActionItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.OPEN, self.Status.IN_PROGRESS)
+
+    @property
+    def is_overdue(self) -> bool:
+        """As of now, by the team's date (postmortems.deadlines.item_is_overdue); lists load the team."""
+        return deadlines.item_is_overdue(
+            due_date=self.due_date, is_open=self.is_open, time_zone=self.team.time_zone, now=timezone.now()
+        )
 
     @property
     def missing(self) -> list[str]:

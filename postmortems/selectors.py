@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping
 
 from django.db.models import Q, QuerySet
@@ -12,6 +13,7 @@ from config.inputs import small_int
 from incidents.selectors import incident_list_visible
 from oncall.models import ApiToken, Membership, Team, User
 from oncall.selectors import is_member, team_ids_for_user
+from postmortems import deadlines
 from postmortems.models import ActionItem, Postmortem
 
 
@@ -53,8 +55,23 @@ def action_items_for_user(*, user: User, token: ApiToken | None = None) -> Query
     )
 
 
+def overdue_items(items: QuerySet[ActionItem], *, now: dt.datetime) -> QuerySet[ActionItem]:
+    """The items that are overdue at `now` (postmortems.deadlines.item_is_overdue) as one query.
+
+    Teams in different zones may be on different dates; at any instant there are at most two or
+    three, so the teams are grouped by their date and each group compared with its own.
+    """
+    by_day: dict[dt.date, list[int]] = defaultdict(list)
+    for team_id, time_zone in Team.objects.values_list("pk", "time_zone"):
+        by_day[deadlines.team_today(time_zone, now)].append(team_id)
+    late = Q(pk__in=[])
+    for day, team_ids in by_day.items():
+        late |= Q(team_id__in=team_ids, due_date__lt=day)
+    return items.filter(late, status__in=[ActionItem.Status.OPEN, ActionItem.Status.IN_PROGRESS])
+
+
 def action_items_filtered(
-    *, user: User, params: Mapping[str, str], today: dt.date, token: ApiToken | None = None
+    *, user: User, params: Mapping[str, str], now: dt.datetime, token: ApiToken | None = None
 ) -> QuerySet[ActionItem]:
     """The action item list's filters, shared by the page and the API: owner (`me` or a username),
     overdue, team, status, priority."""
@@ -63,7 +80,7 @@ def action_items_filtered(
     if owner:
         found = found.filter(owner=user) if owner == "me" else found.filter(owner__username=owner)
     if params.get("overdue") in ("1", "true", "on"):
-        found = found.filter(status__in=["open", "in_progress"], due_date__lt=today)
+        found = overdue_items(found, now=now)
     if team := params.get("team"):
         found = found.filter(team__slug=team)
     if state := params.get("status"):
@@ -73,7 +90,7 @@ def action_items_filtered(
     return found
 
 
-def overdue_for_manager(*, user: User, today: dt.date) -> tuple[QuerySet[Postmortem], QuerySet[ActionItem]]:
+def overdue_for_manager(*, user: User, now: dt.datetime) -> tuple[QuerySet[Postmortem], QuerySet[ActionItem]]:
     """Overdue postmortems and action items of the teams the user manages (all teams for admins)."""
     teams = (
         Team.objects.all()
@@ -87,7 +104,7 @@ def overdue_for_manager(*, user: User, today: dt.date) -> tuple[QuerySet[Postmor
         .order_by("due_at")
     )
     items = (
-        ActionItem.objects.filter(team__in=teams, status__in=["open", "in_progress"], due_date__lt=today)
+        overdue_items(ActionItem.objects.filter(team__in=teams), now=now)
         .select_related("team", "owner", "postmortem__incident")
         .order_by("due_date", "priority")
     )

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from config.errors import ConflictError, DomainError
@@ -23,7 +23,7 @@ from oncall.models import Holiday, Membership, Team, User
 from oncall.models.notifications import Event
 from oncall.selectors import is_member
 from oncall.services.notifications import notify_user
-from postmortems import blameless, deadlines
+from postmortems import blameless, deadlines, selectors
 from postmortems.models import NEXT_SWEEP, ActionItem, ContributingFactor, Postmortem, PostmortemPolicy
 
 BATCH = 200
@@ -532,9 +532,7 @@ def run_manager_digest(*, now: dt.datetime | None = None) -> int:
     for manager in managers:
         teams = Team.objects.filter(memberships__user=manager, memberships__role=Membership.Role.MANAGER)
         postmortems = Postmortem.objects.filter(team__in=teams, overdue_since__isnull=False).exclude(status="published")
-        items = ActionItem.objects.filter(
-            Q(team__in=teams), Q(overdue_since__isnull=False), status__in=["open", "in_progress"]
-        )
+        items = selectors.overdue_items(ActionItem.objects.filter(team__in=teams), now=now)
         if not postmortems.exists() and not items.exists():
             continue
         lines = [

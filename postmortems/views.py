@@ -68,7 +68,7 @@ def _context(request: HttpRequest, postmortem: Postmortem, **forms_: forms.Form)
         "can_edit": _can_edit(request, postmortem),
         "editable": editable,
         "factors": postmortem.factors.all(),
-        "items": postmortem.action_items.select_related("owner"),
+        "items": postmortem.action_items.select_related("owner", "team"),
         "findings": services.blameless_findings(postmortem),
         "rendered": markdown.sections(postmortem),
         "facts": _facts(postmortem),
@@ -188,7 +188,7 @@ def print_view(request: HttpRequest, number: int) -> HttpResponse:
 
 def action_items(request: HttpRequest) -> HttpResponse:
     params = request.GET
-    found = selectors.action_items_filtered(user=request.user, params=params, today=timezone.localdate())
+    found = selectors.action_items_filtered(user=request.user, params=params, now=timezone.now())
     managed = Membership.objects.filter(user=request.user, role=Membership.Role.MANAGER).values("team")
     context = {
         "items": found[:300],
@@ -241,7 +241,7 @@ def reassign(request: HttpRequest) -> HttpResponse:
 def overdue(request: HttpRequest) -> HttpResponse:
     """The manager's view: overdue postmortems and items of the teams they manage; CSV on request."""
     today = timezone.localdate()
-    postmortems, items = selectors.overdue_for_manager(user=request.user, today=today)
+    postmortems, items = selectors.overdue_for_manager(user=request.user, now=timezone.now())
     if team := request.GET.get("team"):
         postmortems, items = postmortems.filter(team__slug=team), items.filter(team__slug=team)
     if owner := request.GET.get("owner"):
