@@ -5,9 +5,9 @@ API: `Authorization: Bearer fl_…` (`ApiTokenAuthentication`).
 Sign-in (the portal's and the admin's forms): after `FIRELINE_SIGNIN_FAILURES_PER_USERNAME`
 failed attempts for one username, or `FIRELINE_SIGNIN_FAILURES_PER_IP` from one address,
 within a window of `FIRELINE_SIGNIN_WINDOW_SECONDS`, the form answers 429 with the time
-left, without checking the password, until the window ends. Each attempt is counted before
-its password is checked, so a burst cannot slip extra guesses past the limit, and taken back
-when it was refused or right. Attempts are counted in
+left, without checking the password, until the window ends. A username's try is counted
+before its password is checked, so a burst cannot slip extra guesses past the limit; the
+address counts wrong passwords only. Attempts are counted in
 `config.ratelimit`'s shared windows (Redis, atomic across processes), for any username,
 known or not, so the answer reveals nothing about which accounts exist. A successful
 sign-in clears its username's count; the address count stays, so one valid account
@@ -99,45 +99,45 @@ def signin_wait_seconds(*, username: str, ip: str, now: datetime) -> int:
     return 0
 
 
-def _count(username: str, ip: str, now: datetime, *, by: int) -> list[tuple[int, int, int]]:
-    window = settings.FIRELINE_SIGNIN_WINDOW_SECONDS
-    counted = []
-    for scope, limit in _limits(username, ip):
-        count, seconds_left = ratelimit.hit(scope=scope, window_seconds=window, now=now, by=by)
-        counted.append((count, limit, seconds_left))
-    return counted
+def _hit(scope: str, now: datetime, by: int = 1) -> tuple[int, int]:
+    return ratelimit.hit(scope=scope, window_seconds=settings.FIRELINE_SIGNIN_WINDOW_SECONDS, now=now, by=by)
 
 
 def signin_attempt(*, username: str, ip: str, now: datetime) -> int:
-    """Counts an attempt before its password is checked; the seconds to wait if it is refused, else 0.
+    """Reserves one try of the password; the seconds to wait if it is refused, else 0.
 
-    Counting first keeps the limit under a burst: fifty attempts sent at once get fifty
-    distinct counts, and only those within the limit reach the password check. A refused
-    attempt is taken back at once (it guessed nothing), so a person retrying while blocked
-    does not use up the address's allowance for their colleagues.
+    The username's count goes up before the password is checked, so fifty attempts sent at
+    once get fifty distinct counts and only the first `limit` are checked. The address counts
+    failures only (colleagues behind one NAT share it) and is read as it stands.
     """
-    counted = _count(username, ip, now, by=1)
-    wait = max((seconds_left for count, limit, seconds_left in counted if count > limit), default=0)
-    if wait:
-        _count(username, ip, now, by=-1)
-    return wait
+    failures, seconds_left = ratelimit.peek(
+        scope=_ip_scope(ip), window_seconds=settings.FIRELINE_SIGNIN_WINDOW_SECONDS, now=now
+    )
+    if failures >= settings.FIRELINE_SIGNIN_FAILURES_PER_IP:
+        return seconds_left
+    tries, seconds_left = _hit(_username_scope(username), now)
+    return seconds_left if tries > settings.FIRELINE_SIGNIN_FAILURES_PER_USERNAME else 0
+
+
+def signin_password_wrong(*, ip: str, now: datetime) -> None:
+    """After a checked attempt failed: the address's count (the username's was reserved)."""
+    _hit(_ip_scope(ip), now)
 
 
 def signin_failed(*, username: str, ip: str, now: datetime) -> None:
-    """Counts a failed attempt whose password was not checked through `signin_attempt`."""
-    _count(username, ip, now, by=1)
+    """Counts a failed attempt that did not go through `signin_attempt`."""
+    _hit(_username_scope(username), now)
+    _hit(_ip_scope(ip), now)
 
 
-def signin_not_a_guess(*, username: str, ip: str, now: datetime) -> None:
-    """Takes back an attempt whose password was right but whose account may not sign in here."""
-    _count(username, ip, now, by=-1)
+def signin_not_a_guess(*, username: str, now: datetime) -> None:
+    """Takes back the try of a right password whose account may not sign in here."""
+    _hit(_username_scope(username), now, by=-1)
 
 
-def signin_succeeded(*, username: str, ip: str, now: datetime) -> None:
-    """Clears the username's failures and takes back the attempt from the address's count."""
-    window = settings.FIRELINE_SIGNIN_WINDOW_SECONDS
-    ratelimit.forget(scope=_username_scope(username), window_seconds=window, now=now)
-    ratelimit.hit(scope=_ip_scope(ip), window_seconds=window, now=now, by=-1)
+def signin_succeeded(*, username: str, now: datetime) -> None:
+    """Clears the username's count; the address keeps its failures."""
+    ratelimit.forget(scope=_username_scope(username), window_seconds=settings.FIRELINE_SIGNIN_WINDOW_SECONDS, now=now)
 
 
 def _in_words(seconds: int) -> str:
@@ -171,10 +171,12 @@ class ThrottledSignInMixin:
         try:
             cleaned = super().clean()  # type: ignore[misc]
         except forms.ValidationError:
-            if self.user_cache is not None:  # the right password of a refused account
-                signin_not_a_guess(username=username, ip=ip, now=now)
+            if self.user_cache is None:  # a wrong username or password
+                signin_password_wrong(ip=ip, now=now)
+            else:  # the right password of an account that may not sign in here
+                signin_not_a_guess(username=username, now=now)
             raise
-        signin_succeeded(username=username, ip=ip, now=now)
+        signin_succeeded(username=username, now=now)
         return cleaned
 
 
