@@ -94,11 +94,24 @@ class LayerShifts:
 
 def schedule_final_shifts(*, schedule: Schedule, start: datetime, end: datetime) -> list[LayerShifts]:
     """Final shifts of each layer of the schedule in [start, end): rotation plus overrides."""
-    layers = list(schedule.layers.all())
-    overrides = override_rules(layers, start, end)
+    return schedules_final_shifts(schedules=[schedule], start=start, end=end)[0][1]
+
+
+def schedules_final_shifts(
+    *, schedules: Iterable[Schedule], start: datetime, end: datetime
+) -> list[tuple[Schedule, list[LayerShifts]]]:
+    """`schedule_final_shifts` of several schedules, with one query for all their overrides."""
+    layers = {schedule: list(schedule.layers.all()) for schedule in schedules}
+    overrides = override_rules([layer for found in layers.values() for layer in found], start, end)
     return [
-        LayerShifts(layer=layer, shifts=rules.final_shifts(layer_rule(layer), overrides, start, end))
-        for layer in layers
+        (
+            schedule,
+            [
+                LayerShifts(layer=layer, shifts=rules.final_shifts(layer_rule(layer), overrides, start, end))
+                for layer in found
+            ],
+        )
+        for schedule, found in layers.items()
     ]
 
 
@@ -126,10 +139,10 @@ class OnCallNow:
 def on_call_now(*, schedules: Iterable[Schedule], at: datetime) -> list[OnCallNow]:
     """Who is on call on every layer of these schedules at `at`, with when that ends."""
     result: list[tuple[Schedule, Layer, rules.Shift | None, datetime | None]] = []
-    for schedule in schedules:
-        # One minute of final shifts is enough to know who holds the layer and until when,
-        # but the current shift may run for weeks: ask for a window long enough to see its end.
-        for item in schedule_final_shifts(schedule=schedule, start=at, end=at + timedelta(days=60)):
+    # One minute of final shifts is enough to know who holds the layer and until when, but the
+    # current shift may run for weeks: ask for a window long enough to see its end.
+    for schedule, layer_shifts in schedules_final_shifts(schedules=schedules, start=at, end=at + timedelta(days=60)):
+        for item in layer_shifts:
             current = item.shifts[0] if item.shifts else None
             result.append((schedule, item.layer, current, rules.next_handoff(layer_rule(item.layer), at)))
     people = users_by_id(shift.user_id for _s, _l, shift, _n in result if shift)
@@ -157,8 +170,10 @@ def user_shifts(*, user: User, start: datetime, end: datetime) -> list[UserShift
     schedules = Schedule.objects.filter(team__in=team_ids_for_user(user=user)).prefetch_related(_layers_prefetch())
     found = [
         UserShift(schedule=schedule, layer=item.layer, shift=shift)
-        for schedule in schedules.select_related("team")
-        for item in schedule_final_shifts(schedule=schedule, start=start, end=end)
+        for schedule, layer_shifts in schedules_final_shifts(
+            schedules=schedules.select_related("team"), start=start, end=end
+        )
+        for item in layer_shifts
         for shift in item.shifts
         if shift.user_id == user.pk
     ]
@@ -168,10 +183,12 @@ def user_shifts(*, user: User, start: datetime, end: datetime) -> list[UserShift
 def team_load(*, team: Team, now: datetime) -> dict[int, tuple[float, float]]:
     """On-call and after-hours seconds per person over the trailing 90 days, all team schedules."""
     start = now - FAIRNESS_WINDOW
-    shifts: list[rules.Shift] = []
-    for schedule in team_schedules(team=team):
-        for item in schedule_final_shifts(schedule=schedule, start=start, end=now):
-            shifts.extend(item.shifts)
+    shifts = [
+        shift
+        for _schedule, layer_shifts in schedules_final_shifts(schedules=team_schedules(team=team), start=start, end=now)
+        for item in layer_shifts
+        for shift in item.shifts
+    ]
     policy = CompTimePolicy.of(team)
     rule = policy.night_rule(holidays=team.holidays.values_list("date", flat=True), time_zone=team.time_zone)
     return comptime.load_by_user(shifts, rule)

@@ -3,6 +3,7 @@ import threading
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from config.errors import ConflictError, DomainError
 from oncall import schedule as rules
@@ -202,6 +203,20 @@ def test_the_fairness_load_reads_nights_by_the_teams_comp_time_policy(schedule, 
     week = 7 * 24 * 3600
     # With weekends out and nights 23:00-06:00, a week on call holds seven 7-hour nights.
     assert nights_only[alice.pk][1] == pytest.approx(7 * 7 * 3600, abs=3600) and default[alice.pk][1] < week
+
+
+def test_overrides_of_every_schedule_are_read_in_one_query(schedule, team_a, alice, bob, carol):
+    for n in range(3):
+        make_schedule(team_a, [alice, bob, carol], slug=f"more-{n}")
+
+    with CaptureQueriesContext(connection) as queries:
+        load = sched.team_load(team=team_a, now=utc(2027, 1, 18, 9))
+        shifts = sched.user_shifts(user=bob, start=utc(2027, 1, 4), end=utc(2027, 1, 18))
+        now = sched.on_call_now(schedules=Schedule.objects.filter(team=team_a), at=utc(2027, 1, 6, 12))
+
+    override_reads = [q["sql"] for q in queries.captured_queries if 'FROM "oncall_override"' in q["sql"]]
+    assert len(override_reads) == 3  # one per call, whatever the number of schedules
+    assert load[bob.pk][0] > 0 and shifts and len(now) == 8  # four schedules of two layers
 
 
 @pytest.mark.postgres
