@@ -15,9 +15,11 @@ LABELS = {**dict(ComponentStatus.choices), **dict(Notice.Status.choices)}
 
 @register.filter
 def percent(share: float | None) -> str:
-    """99.95 %, rounded down so that any downtime never shows as 100 %."""
+    """99.95%, rounded down so that any downtime never shows as 100%; a whole day up is 100%."""
     if share is None:
         return "no data"
+    if share >= 1:
+        return "100%"
     return f"{math.floor(share * 10000) / 100:.2f}%"
 
 

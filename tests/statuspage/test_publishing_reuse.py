@@ -150,3 +150,24 @@ def test_uptime_bars_list_the_incidents_open_on_each_day_of_each_component(page,
     assert days_with("Payouts", open_now) == ["2026-11-01", "2026-11-02"]
     assert days_with("Checkout", open_now) == []
     assert all(ancient not in bar.notices for row in rows.values() for bar in row.bars)
+
+
+def test_uptime_bars_mark_only_the_days_that_were_not_fully_up(page, components, bob):
+    # Checkout was partly down on 3 November; the components exist since T0 (2 November 09:00 UTC).
+    services.component_set_status(
+        component=components["checkout"], status="partial_outage", by=bob, now=T0 + dt.timedelta(days=1)
+    )
+    services.component_set_status(
+        component=components["checkout"], status="operational", by=bob, now=T0 + dt.timedelta(days=1, hours=2)
+    )
+
+    home = _publish(page, T0 + dt.timedelta(days=3))["/"].body.decode()
+
+    checkout = home[home.index("Checkout, daily uptime") :]
+    checkout = checkout[: checkout.index("</ol>")]
+    bars = checkout.count("<li")
+    assert bars == 90
+    assert checkout.count('class="nodata"') == 86  # the days before the component existed
+    assert checkout.count('class="partial_outage"') == 1
+    assert checkout.count("<li title=") == 3  # fully up: no class, the default colour
+    assert 'title="5 Nov: 100%"' in checkout
