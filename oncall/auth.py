@@ -82,17 +82,13 @@ def _ip_scope(ip: str) -> str:
     return f"signin:ip:{ip}"
 
 
-def _limits(username: str, ip: str) -> tuple[tuple[str, int], ...]:
-    return (
-        (_username_scope(username), settings.FIRELINE_SIGNIN_FAILURES_PER_USERNAME),
-        (_ip_scope(ip), settings.FIRELINE_SIGNIN_FAILURES_PER_IP),
-    )
-
-
 def signin_wait_seconds(*, username: str, ip: str, now: datetime) -> int:
     """Seconds until a sign-in as `username` from `ip` may be tried again; 0 if it may now."""
     window = settings.FIRELINE_SIGNIN_WINDOW_SECONDS
-    for scope, limit in _limits(username, ip):
+    for scope, limit in (
+        (_username_scope(username), settings.FIRELINE_SIGNIN_FAILURES_PER_USERNAME),
+        (_ip_scope(ip), settings.FIRELINE_SIGNIN_FAILURES_PER_IP),
+    ):
         failures, seconds_left = ratelimit.peek(scope=scope, window_seconds=window, now=now)
         if failures >= limit:
             return seconds_left
@@ -121,12 +117,6 @@ def signin_attempt(*, username: str, ip: str, now: datetime) -> int:
 
 def signin_password_wrong(*, ip: str, now: datetime) -> None:
     """After a checked attempt failed: the address's count (the username's was reserved)."""
-    _hit(_ip_scope(ip), now)
-
-
-def signin_failed(*, username: str, ip: str, now: datetime) -> None:
-    """Counts a failed attempt that did not go through `signin_attempt`."""
-    _hit(_username_scope(username), now)
     _hit(_ip_scope(ip), now)
 
 

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 UTC = dt.UTC
 UNIT_DAYS = {"days": 1, "weeks": 7}
-# After hours: nights from 22:00 to 07:00 local, and all of Saturday and Sunday.
 
 
 @dataclass(frozen=True)

@@ -151,14 +151,6 @@ def policy_of(*, team: Team) -> CompTimePolicy:
     return CompTimePolicy.of(team)
 
 
-def night_rule(policy: CompTimePolicy, holidays: Iterable[dt.date], time_zone: str) -> rules.NightRule:
-    return policy.night_rule(holidays=holidays, time_zone=time_zone)
-
-
-def team_night_rule(*, team: Team, policy: CompTimePolicy) -> rules.NightRule:
-    return night_rule(policy, team.holidays.values_list("date", flat=True), team.time_zone)
-
-
 # --- the load report ---------------------------------------------------------------------
 
 
@@ -227,7 +219,7 @@ def load_report(*, team: Team, last_month: dt.date, months: int, now: dt.datetim
     whole = rules.Span(spans[month_list[0]].start, spans[month_list[-1]].end)
     people = [m.user for m in Membership.objects.filter(team=team).select_related("user").order_by("user__username")]
     rows = {(p.pk, m): LoadRow(user=p, month=m) for p in people for m in month_list}
-    rule = team_night_rule(team=team, policy=policy_of(team=team))
+    rule = policy_of(team=team).team_night_rule()
     _add_shifts(rows, team, spans, rules.Span(whole.start, min(whole.end, now)))
     _add_pages(rows, team, spans, whole, rule)
     _add_work(rows, team, spans, whole, rule)

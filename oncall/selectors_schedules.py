@@ -189,9 +189,7 @@ def team_load(*, team: Team, now: datetime) -> dict[int, tuple[float, float]]:
         for item in layer_shifts
         for shift in item.shifts
     ]
-    policy = CompTimePolicy.of(team)
-    rule = policy.night_rule(holidays=team.holidays.values_list("date", flat=True), time_zone=team.time_zone)
-    return comptime.load_by_user(shifts, rule)
+    return comptime.load_by_user(shifts, CompTimePolicy.of(team).team_night_rule())
 
 
 def swap_suggested_takers(*, swaps: Iterable[SwapRequest], now: datetime) -> dict[int, list[User]]:

@@ -51,7 +51,9 @@ class CompTimePolicy(models.Model):
     @classmethod
     def of(cls, team: Team) -> CompTimePolicy:
         """The team's policy, or the defaults (unsaved) when nobody has written one yet."""
-        return cls.objects.filter(team=team).first() or cls(team=team)
+        policy = cls.objects.filter(team=team).first() or cls(team=team)
+        policy.team = team  # the caller's instance: reading it again would cost a query
+        return policy
 
     def night_rule(self, *, holidays: Iterable[datetime.date], time_zone: str) -> rules.NightRule:
         """The policy as plain values for the rules in oncall/comptime.py."""
@@ -63,6 +65,11 @@ class CompTimePolicy(models.Model):
             count_holidays=self.count_holidays,
             holidays=frozenset(holidays),
         )
+
+    def team_night_rule(self) -> rules.NightRule:
+        """The rule with the team's own holidays and time zone (one query for the holidays)."""
+        team = self.team
+        return self.night_rule(holidays=team.holidays.values_list("date", flat=True), time_zone=team.time_zone)
 
 
 class Holiday(models.Model):

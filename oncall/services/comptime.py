@@ -42,7 +42,7 @@ from oncall.models import (
     WorkLog,
 )
 from oncall.models.notifications import Event
-from oncall.selectors_comptime import comp_time_balance, night_rule
+from oncall.selectors_comptime import comp_time_balance
 from oncall.services.notifications import notify_user
 from oncall.services.schedules import override_create
 
@@ -298,7 +298,9 @@ def _team_facts(team_ids: set[int]) -> dict[int, _TeamFacts]:
     for team_id, day in Holiday.objects.filter(team_id__in=team_ids).values_list("team_id", "date"):
         holidays[team_id].append(day)
     return {
-        team_id: _TeamFacts(team, policies[team_id], night_rule(policies[team_id], holidays[team_id], team.time_zone))
+        team_id: _TeamFacts(
+            team, policies[team_id], policies[team_id].night_rule(holidays=holidays[team_id], time_zone=team.time_zone)
+        )
         for team_id, team in teams.items()
     }
 
@@ -377,8 +379,7 @@ def comp_time_grant_create(*, earned: Earned, now: datetime) -> CompTimeGrant | 
     if not created:
         return None
     if grant.kind == CompTimePolicy.Grant.MORNING_OFF:
-        holidays = team.holidays.values_list("date", flat=True)
-        _propose_covers(grant, night_rule(policy, holidays, team.time_zone), now)
+        _propose_covers(grant, policy.team_night_rule(), now)
     _notify_granted(grant, now)
     return grant
 

@@ -10,7 +10,7 @@ import time_machine
 from django.contrib.auth.signals import user_login_failed
 from django.test import Client
 
-from oncall.auth import client_ip, signin_attempt, signin_failed, signin_wait_seconds
+from oncall.auth import client_ip, signin_attempt, signin_password_wrong, signin_wait_seconds
 from tests.factories import PASSWORD
 
 # The start of a 15-minute window (windows are aligned to the epoch).
@@ -144,7 +144,8 @@ def test_a_non_staff_persons_right_password_on_the_admin_form_is_not_a_failure(c
 
 def test_failures_are_counted_in_the_shared_window_not_per_request(alice):
     for _ in range(3):
-        signin_failed(username="alice", ip=HOME, now=T0)
+        assert signin_attempt(username="alice", ip=HOME, now=T0) == 0
+        signin_password_wrong(ip=HOME, now=T0)
     assert signin_wait_seconds(username="alice", ip=HOME, now=T0 + dt.timedelta(minutes=5)) == 600
     assert signin_wait_seconds(username="alice", ip=HOME, now=T0 + dt.timedelta(minutes=15)) == 0
 
